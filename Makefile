@@ -1,0 +1,36 @@
+# bizcase developer commands. Everything runs inside a local virtual environment
+# (.venv) that the first command creates, so a fresh clone needs only Python 3.11+.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	touch $(STAMP)
+
+## demo: set up, then compute the headline metrics of the bundled example portfolio
+demo: $(STAMP)
+	$(VENV)/bin/bizcase metrics
+
+## test: set up, then run the test suite (LibreOffice tests skip without soffice
+## unless BIZCASE_REQUIRE_SOFFICE=1); pytest's "no tests collected" (5) is not a failure
+test: $(STAMP)
+	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status
+
+## bench: compare the engine with numpy-financial and pyxirr (not part of `make test`)
+bench: $(STAMP)
+	$(PY) tests/benchmarks/bench_finance.py
+
+## lint: ruff lint and format check
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info demo-output

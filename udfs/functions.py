@@ -1,0 +1,418 @@
+"""Excel functions: the ``BC_`` UDFs, thin xlwings adapters over :mod:`udfs.finance`.
+
+The same module serves both runtimes xlwings offers:
+
+* classic xlwings (Windows): "Import Functions" turns each ``@xw.func`` into a
+  VBA wrapper; errors come back as real Excel error values, the reason goes to
+  the xlwings log;
+* xlwings Lite / xlwings Server (Office.js): ``#VALUE!`` carries the reason
+  (shown when the user hovers over the cell's error flag); ``#NUM!``,
+  ``#DIV/0!`` and ``#N/A`` are returned as Excel's own error values, as the
+  native functions do, so ``IFERROR``/``ISNA`` logic behaves the same.
+
+Ranges are read as Excel's own NPV/IRR/MIRR read them: only numbers count;
+blank cells, text and TRUE/FALSE inside a range are skipped; an error value in
+the range is passed on. A range may be a row, a column or a block (read row
+by row).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import numpy as np
+import xlwings as xw
+
+from . import finance
+from .errors import InputError
+
+logger = logging.getLogger(__name__)
+
+EXCEL_ERRORS = frozenset(
+    {
+        "#NULL!",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#N/A",
+        "#SPILL!",
+        "#CALC!",
+        "#GETTING_DATA",
+    }
+)
+# CVErr codes (xlErrDiv0 ...) as COM VT_ERROR scodes, for classic xlwings.
+_COM_ERRORS = {
+    "#NULL!": 2000,
+    "#DIV/0!": 2007,
+    "#VALUE!": 2015,
+    "#REF!": 2023,
+    "#NAME?": 2029,
+    "#NUM!": 2036,
+    "#N/A": 2042,
+}
+
+
+class ExcelError(Exception):
+    """A result Excel shows as an error value: ``code`` (e.g. ``#NUM!``) and why."""
+
+    def __init__(self, code: str, reason: str):
+        super().__init__(f"{code} {reason}")
+        self.code = code
+        self.reason = reason
+
+
+def _is_classic() -> bool:
+    # xlwings picks its decorators at import: classic (COM) ones live in xlwings.udfs.
+    return getattr(xw.func, "__module__", "") == "xlwings.udfs"
+
+
+def _error_value(code: str, reason: str):
+    logger.info("%s %s", code, reason)
+    if _is_classic():
+        import pythoncom  # Windows-only, present wherever classic xlwings runs
+        from win32com.client import VARIANT
+
+        # CVErr(n) is the HRESULT 0x800A0000 + n, as a signed 32-bit integer.
+        return VARIANT(pythoncom.VT_ERROR, -2146828288 + _COM_ERRORS.get(code, 2015))
+    if code == "#VALUE!":
+        raise InputError(reason)
+    return code
+
+
+def excel_function(f):
+    """Turn engine exceptions and no-result values into Excel error values."""
+
+    @functools.wraps(f)
+    def wrapper(*args):
+        try:
+            return f(*args)
+        except ExcelError as e:
+            return _error_value(e.code, e.reason)
+        except InputError as e:
+            return _error_value("#VALUE!", str(e))
+
+    return wrapper
+
+
+# --- reading Excel arguments ------------------------------------------------
+
+
+def _cells(value) -> list:
+    """Flatten a scalar, a row, a column or a block into a list, row by row."""
+    if isinstance(value, (list, tuple)):
+        out = []
+        for item in value:
+            out.extend(_cells(item))
+        return out
+    return [value]
+
+
+def _raise_if_error(item, name: str) -> None:
+    if isinstance(item, str) and item in EXCEL_ERRORS:
+        raise ExcelError(item, f"{name}: the range holds {item}")
+
+
+def _is_number(item) -> bool:
+    return isinstance(item, (int, float, np.number)) and not isinstance(item, bool)
+
+
+def range_numbers(value, name: str) -> list[float]:
+    """The numbers in a range, as NPV/IRR read them; errors propagate."""
+    numbers = []
+    for item in _cells(value):
+        _raise_if_error(item, name)
+        if _is_number(item):
+            numbers.append(float(item))
+    if not numbers:
+        raise InputError(f"{name}: the range holds no numbers")
+    return numbers
+
+
+def scalar(value, name: str, default=None) -> float:
+    """One number from a cell; blank gives ``default``; text or a range gives #VALUE!."""
+    cells = _cells(value)
+    if len(cells) != 1:
+        raise InputError(f"{name}: expected a single value; got a range of {len(cells)} cells")
+    item = cells[0]
+    _raise_if_error(item, name)
+    if item is None and default is not None:
+        return default
+    if not _is_number(item):
+        got = "a blank cell" if item is None else repr(item)
+        raise InputError(f"{name}: expected a number; got {got}")
+    return float(item)
+
+
+def dated_flows(values, dates) -> tuple[list[float], list]:
+    """Values and dates paired cell by cell, for XNPV/XIRR."""
+    value_cells, date_cells = _cells(values), _cells(dates)
+    if len(value_cells) != len(date_cells):
+        raise ExcelError(
+            "#NUM!",
+            f"values and dates: need the same number of cells; got "
+            f"{len(value_cells)} values and {len(date_cells)} dates",
+        )
+    for i, (v, d) in enumerate(zip(value_cells, date_cells, strict=True), start=1):
+        _raise_if_error(v, "values")
+        _raise_if_error(d, "dates")
+        if not _is_number(v):
+            raise InputError(f"values: cell {i} must be a number; got {v!r}")
+        if d is None or isinstance(d, (bool, str)):
+            raise InputError(f"dates: cell {i} must be a date; got {d!r}")
+    return [float(v) for v in value_cells], date_cells
+
+
+def _number_or_error(result: float, code: str, reason: str):
+    if not np.isfinite(result):
+        raise ExcelError(code, reason)
+    return float(result)
+
+
+# --- the functions ----------------------------------------------------------
+
+
+@xw.func
+@xw.arg("rate", doc="Discount rate per period, e.g. 8% or 0.08.")
+@xw.arg("values", doc="Cash flows, one per period (a row or a column); blanks and text skipped.")
+@xw.arg(
+    "first_period",
+    doc="0 (default): first value at t=0, undiscounted. "
+    "1: Excel's NPV, first value discounted one period.",
+)
+@excel_function
+def BC_NPV(rate, values, first_period=0):
+    """Net present value. Unlike Excel's NPV, the first value is at t=0 (undiscounted) unless first_period is 1."""  # noqa: E501
+    r = scalar(rate, "rate")
+    v = range_numbers(values, "values")
+    period = scalar(first_period, "first_period", default=0.0)
+    if period not in (0.0, 1.0):
+        raise InputError(f"first_period: must be 0 or 1; got {period:g}")
+    if r == -1:
+        raise ExcelError("#DIV/0!", "rate: -100% discounts by zero")
+    return finance.npv(r, v) if period == 0 else finance.excel_npv(r, v)
+
+
+@xw.func
+@xw.arg("rate", doc="Annual discount rate.")
+@xw.arg("values", doc="Cash flows, one per date.")
+@xw.arg("dates", doc="Payment dates (same count as values); none before the first.")
+@excel_function
+def BC_XNPV(rate, values, dates):
+    """Net present value of flows on dates, as Excel's XNPV (365-day year)."""
+    r = scalar(rate, "rate")
+    v, d = dated_flows(values, dates)
+    return finance.xnpv(r, v, _dates_or_num_error(d))
+
+
+def _dates_or_num_error(dates):
+    """Excel gives #NUM! for a date before the first one; keep that code."""
+    from . import _arrays
+
+    days = _arrays.excel_days(np.array(dates, dtype=object))
+    if np.any(days < days[0]):
+        i = int(np.argmax(days < days[0])) + 1
+        raise ExcelError("#NUM!", f"dates: date {i} precedes the first date")
+    return days
+
+
+@xw.func
+@xw.arg("values", doc="Cash flows, one per period, at least one negative and one positive.")
+@xw.arg("guess", doc="Optional. Picks the root nearest to it when there are several (default 10%).")
+@excel_function
+def BC_IRR(values, guess=None):
+    """Internal rate of return: finds a root whenever one exists; #NUM! when there is none."""
+    v = range_numbers(values, "values")
+    g = None if guess is None else scalar(guess, "guess")
+    return _number_or_error(finance.irr(v, g), "#NUM!", "values: no rate makes the NPV zero")
+
+
+@xw.func
+@xw.arg("values", doc="Cash flows, one per date.")
+@xw.arg("dates", doc="Payment dates (same count as values); none before the first.")
+@xw.arg("guess", doc="Optional. Picks the root nearest to it when there are several (default 10%).")
+@excel_function
+def BC_XIRR(values, dates, guess=None):
+    """Internal rate of return of flows on dates, as Excel's XIRR; #NUM! when none exists."""
+    v, d = dated_flows(values, dates)
+    g = None if guess is None else scalar(guess, "guess")
+    result = finance.xirr(v, _dates_or_num_error(d), g)
+    return _number_or_error(result, "#NUM!", "values: no rate makes the XNPV zero")
+
+
+@xw.func
+@xw.arg("values", doc="Cash flows, one per period; blanks and text skipped.")
+@xw.arg("finance_rate", doc="Rate paid on the money invested (outflows).")
+@xw.arg("reinvest_rate", doc="Rate earned on reinvested inflows.")
+@excel_function
+def BC_MIRR(values, finance_rate, reinvest_rate):
+    """Modified internal rate of return, as Excel's MIRR; #DIV/0! without both signs."""
+    v = range_numbers(values, "values")
+    f = scalar(finance_rate, "finance_rate")
+    r = scalar(reinvest_rate, "reinvest_rate")
+    for name, rate in (("finance_rate", f), ("reinvest_rate", r)):
+        if rate <= -1:
+            raise ExcelError(
+                "#DIV/0!" if rate == -1 else "#NUM!", f"{name}: must be greater than -100%"
+            )
+    return _number_or_error(
+        finance.mirr(v, f, r), "#DIV/0!", "values: need at least one negative and one positive flow"
+    )
+
+
+@xw.func
+@xw.arg("values", doc="Cash flows, one per period, first at t=0.")
+@excel_function
+def BC_PAYBACK(values):
+    """Payback period in periods (fractional, linear within the period); #N/A if it never pays back."""  # noqa: E501
+    v = range_numbers(values, "values")
+    return _number_or_error(finance.payback(v), "#N/A", "values: never pays back")
+
+
+@xw.func
+@xw.arg("rate", doc="Discount rate per period.")
+@xw.arg("values", doc="Cash flows, one per period, first at t=0.")
+@excel_function
+def BC_DPAYBACK(rate, values):
+    """Discounted payback period in periods; #N/A if it never pays back."""
+    r = _rate(rate, "rate")
+    v = range_numbers(values, "values")
+    return _number_or_error(
+        finance.discounted_payback(r, v), "#N/A", "values: never pays back once discounted"
+    )
+
+
+def _rate(value, name: str) -> float:
+    r = scalar(value, name)
+    if r <= -1:
+        raise ExcelError("#NUM!", f"{name}: must be greater than -100%; got {r:g}")
+    return r
+
+
+@xw.func
+@xw.arg("values", doc="Cash flows; investments negative.")
+@excel_function
+def BC_ROI(values):
+    """Return on investment, undiscounted: (inflows - outflows) / outflows; #DIV/0! without outflows."""  # noqa: E501
+    v = range_numbers(values, "values")
+    return _number_or_error(finance.roi(v), "#DIV/0!", "values: no outflow to divide by")
+
+
+@xw.func
+@xw.arg("rate", doc="Discount rate per period.")
+@xw.arg("values", doc="Cash flows, one per period, first at t=0.")
+@excel_function
+def BC_PI(rate, values):
+    """Profitability index: PV of inflows / PV of outflows; #DIV/0! without outflows."""
+    r = _rate(rate, "rate")
+    v = range_numbers(values, "values")
+    return _number_or_error(
+        finance.profitability_index(r, v), "#DIV/0!", "values: no outflow to divide by"
+    )
+
+
+@xw.func
+@xw.arg("rate", doc="Discount rate per period.")
+@xw.arg("values", doc="Cash flows, one per period, first at t=0.")
+@xw.arg("stages", doc="Stage of each period's flow: 0 = current (certain), k = after k gates.")
+@xw.arg("probabilities", doc="Probability of passing each gate, 0 to 1.")
+@excel_function
+def BC_ENPV(rate, values, stages, probabilities):
+    """Risk-adjusted NPV: each flow weighted by the probability of reaching its stage."""
+    r = _rate(rate, "rate")
+    value_cells, stage_cells = _cells(values), _cells(stages)
+    if len(value_cells) != len(stage_cells):
+        raise InputError(
+            f"stages: need one per value; got {len(stage_cells)} stages for "
+            f"{len(value_cells)} values"
+        )
+    v = [scalar(x, "values", default=0.0) for x in value_cells]
+    s = [scalar(x, "stages", default=0.0) for x in stage_cells]
+    p = range_numbers(probabilities, "probabilities")
+    return finance.enpv(r, v, s, p)
+
+
+@xw.func
+@xw.arg("npv", doc="PV of the project's future earnings if it launches.")
+@xw.arg("p_technical", doc="Probability of technical success, 0 to 1.")
+@xw.arg("p_commercial", doc="Probability of commercial success, 0 to 1.")
+@xw.arg("development_cost", doc="Remaining development cost (positive).")
+@xw.arg("commercialization_cost", doc="Launch cost (positive).")
+@excel_function
+def BC_ECV(npv, p_technical, p_commercial, development_cost, commercialization_cost):
+    """Cooper's expected commercial value: (NPV x Pcs - launch cost) x Pts - development cost."""
+    return finance.ecv(
+        scalar(npv, "npv"),
+        scalar(p_technical, "p_technical"),
+        scalar(p_commercial, "p_commercial"),
+        scalar(development_cost, "development_cost"),
+        scalar(commercialization_cost, "commercialization_cost"),
+    )
+
+
+@xw.func
+@xw.arg("begin_value", doc="Value at the start.")
+@xw.arg("end_value", doc="Value at the end.")
+@xw.arg("periods", doc="Number of periods between them (> 0).")
+@excel_function
+def BC_CAGR(begin_value, end_value, periods):
+    """Compound annual growth rate, as Excel's RRI; #NUM! when no real rate exists."""
+    n = scalar(periods, "periods")
+    if n <= 0:
+        raise ExcelError("#NUM!", f"periods: must be > 0; got {n:g}")
+    result = finance.cagr(scalar(begin_value, "begin_value"), scalar(end_value, "end_value"), n)
+    return _number_or_error(result, "#NUM!", "begin_value and end_value: no real growth rate")
+
+
+@xw.func
+@xw.arg("tam", doc="Total addressable market in year 1 (currency or units).")
+@xw.arg("tam_growth", doc="Annual growth of the TAM, e.g. 5%.")
+@xw.arg("sam_share", doc="Share of the TAM you can serve (SAM), 0 to 1.")
+@xw.arg("target_share", doc="Share of the SAM you aim to win, 0 to 1.")
+@xw.arg("years_to_target", doc="Year in which the target share is reached (>= 1).")
+@xw.arg("horizon", doc="Number of years to return.")
+@xw.ret(expand="table")
+@excel_function
+def BC_SOM(tam, tam_growth, sam_share, target_share, years_to_target, horizon):
+    """Serviceable obtainable market by year, spilled as a row: TAM x growth x SAM share x ramped share."""  # noqa: E501
+    years = scalar(horizon, "horizon")
+    row = finance.som(
+        scalar(tam, "tam"),
+        scalar(tam_growth, "tam_growth"),
+        scalar(sam_share, "sam_share"),
+        scalar(target_share, "target_share"),
+        scalar(years_to_target, "years_to_target"),
+        years,
+    )
+    return [row.tolist()]
+
+
+@xw.func
+@xw.arg("arpu", doc="Average revenue per customer per period.")
+@xw.arg("gross_margin", doc="Gross margin on that revenue, 0 to 1.")
+@xw.arg("churn", doc="Share of customers lost per period, (0, 1].")
+@xw.arg("rate", doc="Optional. Discount rate per period (default 0).")
+@excel_function
+def BC_LTV(arpu, gross_margin, churn, rate=0.0):
+    """Customer lifetime value: ARPU x gross margin / (rate + churn)."""
+    return finance.ltv(
+        scalar(arpu, "arpu"),
+        scalar(gross_margin, "gross_margin"),
+        scalar(churn, "churn"),
+        scalar(rate, "rate", default=0.0),
+    )
+
+
+@xw.func
+@xw.arg("cac", doc="Cost to acquire one customer.")
+@xw.arg("arpu", doc="Average revenue per customer per period.")
+@xw.arg("gross_margin", doc="Gross margin on that revenue, 0 to 1.")
+@excel_function
+def BC_CAC_PAYBACK(cac, arpu, gross_margin):
+    """Periods of gross margin needed to earn back the customer acquisition cost; #N/A if never."""
+    result = finance.cac_payback(
+        scalar(cac, "cac"), scalar(arpu, "arpu"), scalar(gross_margin, "gross_margin")
+    )
+    return _number_or_error(result, "#N/A", "arpu x gross_margin: not positive, never pays back")
