@@ -121,8 +121,8 @@ def _print_metrics(result, product_lines, title: str) -> None:
         )
     console.print(out)
     console.print(
-        "IRR '-': no rate makes the NPV zero; '*': several rates do (the one "
-        "nearest 10% is shown; MIRR is the safer measure). Payback 'never': the "
+        "IRR '-': no rate makes the NPV zero; '*': several rates do (Excel's "
+        "choice is shown; MIRR is the safer measure). Payback 'never': the "
         "cumulative cash flow stays negative.",
         style="dim",
     )

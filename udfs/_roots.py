@@ -5,54 +5,56 @@ The NPV of flows ``v_i`` at times ``t_i`` (periods or years) is written in
 
     f(u) = sum_i v_i * exp(-u * t_i)
 
-Roots are found in two passes:
+As ``u -> +inf`` the earliest flow dominates ``f``; as ``u -> -inf`` the
+latest does. Rows are split by an upper bound on their number of roots
+(:func:`root_bound`, Laguerre's rule of signs):
 
-* Flows with exactly one sign change have exactly one root (Descartes' rule of
-  signs for exponential sums), and so do most flows with more, by the sharper
-  bound on running sums (see :func:`root_bound`); for those a safeguarded
-  Newton iteration from the guess finds it; the bracket is kept from the signs
-  of ``f`` at ``u -> -inf`` (the last non-zero flow dominates) and
-  ``u -> +inf`` (the first one dominates).
-* Other flows may have several roots. ``f`` is sampled on a
-  fixed grid of ``u`` (rates from -99.9% to about 109,000%, 0.1% steps in
-  ``ln(1+r)`` near zero) and the two open ends; every sign change is a bracket,
-  and each bracket is polished with the same safeguarded Newton iteration.
+* at most one root (nearly every business case): ``f`` is sampled on a coarse
+  grid (one matrix product when all rows share their times, as annual flows
+  do), the sign change gives a bracket, and a safeguarded Newton iteration
+  polishes the root to machine precision; rows with their own times (XIRR)
+  start Newton from the guess with the bracket kept from the signs at the
+  two ends;
+* possibly several: ``f`` is sampled on a fine grid (rates from -99.9% to
+  about 109,000%, steps of 0.4% in ``1 + r`` around zero) plus the two ends,
+  and every sign change is bracketed and polished the same way.
 
-``f`` is evaluated scaled by ``exp(-max_i(-u t_i))``, which keeps every
-exponent <= 0: no overflow for any rate, same roots, same signs.
-
-Roots of even multiplicity (NPV touching zero without crossing) and pairs of
-roots closer than one grid step are not reported; with realistic flows neither
-occurs, and neither is found reliably by Excel's Newton iteration either.
+Among several roots, :func:`nearest_root` returns the one Excel's own Newton
+iteration from the guess reaches (so results match Excel and LibreOffice),
+else the one nearest the guess. Every returned rate is checked to be a root
+(|NPV| <= 1e-8 of the sum of the absolute discounted flows). Roots where the
+NPV only touches zero, and pairs of roots closer than one grid step, are not
+reported: neither occurs in realistic flows, and Excel's Newton iteration
+does not find them reliably either.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-# A grid fine near the rates business cases have, coarser towards the extremes.
-_GRID = np.unique(
+_COARSE = np.concatenate(
+    [np.linspace(-7.0, -1.0, 7), np.linspace(-0.8, 0.8, 17)[1:-1], np.linspace(1.0, 7.0, 7)]
+)
+_FINE = np.unique(
     np.concatenate(
-        [
-            np.linspace(-7.0, -1.0, 121),  # r in (-99.9%, -63%)
-            np.linspace(-1.0, 1.0, 1001),  # r in (-63%, +172%), steps of 0.2% in ln(1+r)
-            np.linspace(1.0, 7.0, 121),  # r up to about 109,000%
-        ]
+        [np.linspace(-7.0, -1.0, 61), np.linspace(-1.0, 1.0, 501), np.linspace(1.0, 7.0, 61)]
     )
 )
+_MAX_EXPONENT = 600.0  # exp() of more overflows soon after; beyond it, evaluate scaled
 _MAX_ITER = 100
-_U_TOL = 4e-16
+_U_TOL = 4e-16  # bracket width at which bisection stops
+_STEP_TOL = 1e-10  # Newton step after which the iterate is exact to rounding
+_ROOT_TOL = 1e-8
 
 
 def sign_changes(values: np.ndarray) -> np.ndarray:
     """Number of sign changes per row in column order, zeros skipped (Descartes' rule)."""
+    negative = values < 0
+    if np.all(values != 0):
+        return np.count_nonzero(negative[:, 1:] != negative[:, :-1], axis=1)
     signs = np.sign(values)
-    nonzero = signs != 0
-    if nonzero.all():
-        return np.count_nonzero(signs[:, 1:] != signs[:, :-1], axis=1)
-    position = np.where(nonzero, np.arange(values.shape[1]), 0)
-    last_nonzero = np.maximum.accumulate(position, axis=1)
-    carried = np.take_along_axis(signs, last_nonzero, axis=1)
+    position = np.where(signs != 0, np.arange(values.shape[1]), 0)
+    carried = np.take_along_axis(signs, np.maximum.accumulate(position, axis=1), axis=1)
     return np.count_nonzero(carried[:, 1:] * carried[:, :-1] < 0, axis=1)
 
 
@@ -62,50 +64,98 @@ def root_bound(values: np.ndarray) -> np.ndarray:
     Laguerre's extension of Descartes' rule (real exponents allowed): roots with
     r > 0 are at most the sign changes of the running sums of the flows, roots
     with r < 0 at most those of the running sums taken from the end. A zero
-    total (a root at r = 0 exactly) is reported as 2 so such rows are searched.
+    total (a root at r = 0 exactly) counts 2, so such rows are searched.
     """
     forward = np.cumsum(values, axis=1)
     backward = np.cumsum(values[:, ::-1], axis=1)
     zero_total = np.abs(forward[:, -1]) <= 1e-12 * np.abs(values).sum(axis=1)
-    return sign_changes(forward) + sign_changes(backward) + 2 * zero_total
+    bound = sign_changes(forward) + sign_changes(backward) + 2 * zero_total
+    return np.minimum(bound, sign_changes(values) + 2 * zero_total)
 
 
-def _ends(values: np.ndarray, times: np.ndarray):
-    """Times of the first and last non-zero flow, and the signs f takes at u=+inf, -inf."""
-    nonzero = values != 0
-    big = np.where(nonzero, times, np.inf)
-    small = np.where(nonzero, times, -np.inf)
-    t_first = big.min(axis=1)
-    t_last = small.max(axis=1)
-    at_first = np.where(times == t_first[:, None], values, 0.0).sum(axis=1)
-    at_last = np.where(times == t_last[:, None], values, 0.0).sum(axis=1)
-    return t_first, t_last, np.sign(at_first), np.sign(at_last)
+class _Flows:
+    """Flows, times and the facts the solver needs about each row."""
+
+    def __init__(self, values: np.ndarray, times: np.ndarray):
+        self.values = values
+        self.times = np.broadcast_to(times, values.shape)
+        self.shared = times.shape[0] == 1 or bool(np.all(self.times == self.times[:1]))
+        self.row_times = self.times[0] if self.shared else None  # one row for all
+        nonzero = values != 0
+        rows = np.arange(values.shape[0])
+        if self.shared and np.all(np.diff(self.row_times) > 0):
+            # Annual flows: times strictly increase, so the ends are positions.
+            first = np.argmax(nonzero, axis=1)
+            last = values.shape[1] - 1 - np.argmax(nonzero[:, ::-1], axis=1)
+            self.t_first, self.t_last = self.row_times[first], self.row_times[last]
+            at_first, at_last = values[rows, first], values[rows, last]
+        else:
+            self.t_first = np.where(nonzero, self.times, np.inf).min(axis=1)
+            self.t_last = np.where(nonzero, self.times, -np.inf).max(axis=1)
+            at_first = np.where(self.times == self.t_first[:, None], values, 0.0).sum(axis=1)
+            at_last = np.where(self.times == self.t_last[:, None], values, 0.0).sum(axis=1)
+        self.sign_plus_inf = np.sign(at_first)
+        self.sign_minus_inf = np.sign(at_last)
+
+    def take(self, rows: np.ndarray) -> _Flows:
+        out = object.__new__(_Flows)
+        out.values = self.values[rows]
+        out.times = self.times[rows]
+        out.shared, out.row_times = self.shared, self.row_times
+        for name in ("t_first", "t_last", "sign_plus_inf", "sign_minus_inf"):
+            setattr(out, name, getattr(self, name)[rows])
+        return out
+
+    def scaled(self, u: np.ndarray, rows: np.ndarray | None = None):
+        """f(u) and f'(u) per row, both times the same positive factor.
+
+        The factor ``exp(u * anchor)`` (anchor: first time for u > 0, last for
+        u < 0) keeps every exponent <= 0, so nothing overflows at any rate.
+        """
+        everything = rows is None or rows.size == self.values.shape[0]
+        sl = slice(None) if everything else rows
+        anchor = np.where(u > 0, self.t_first[sl], self.t_last[sl])
+        if self.shared:
+            t = self.row_times
+            exponent = np.multiply.outer(-u, t)
+            exponent += (u * anchor)[:, None]
+        else:
+            lag = self.times[sl] - anchor[:, None]
+            exponent = lag * -u[:, None]
+        np.minimum(exponent, 0.0, out=exponent)
+        terms = np.exp(exponent, out=exponent)
+        terms *= self.values[sl]
+        f = terms @ np.ones(terms.shape[1])
+        if self.shared:
+            fp = anchor * f - terms @ t
+        else:
+            fp = -np.einsum("ij,ij->i", terms, lag)
+        return f, fp, terms
+
+    def on_grid(self, grid: np.ndarray) -> np.ndarray:
+        """Signs are what matter: f on every grid point, shape (rows, grid)."""
+        reach = np.abs(self.times).max(initial=0.0) * np.abs(grid).max()
+        if self.shared and reach < _MAX_EXPONENT:
+            # One table of discount factors for every row: a single matrix product.
+            return self.values @ np.exp(-np.outer(self.row_times, grid))
+        out = np.empty((self.values.shape[0], grid.size))
+        for g, u in enumerate(grid):
+            out[:, g] = self.scaled(np.full(self.values.shape[0], u))[0]
+        return out
 
 
-def _scaled(u, values, times, t_first, t_last):
-    """f(u) and f'(u), both scaled by the same positive factor; u has shape (rows,)."""
-    anchor = np.where(u > 0, t_first, t_last)
-    exponent = -u[:, None] * (times - anchor[:, None])
-    terms = values * np.exp(np.minimum(exponent, 0.0))  # <= 1: zero flows stay zero
-    return terms.sum(axis=1), -(terms * (times - anchor[:, None])).sum(axis=1)
-
-
-def _newton(values, times, u0, lo, hi, sign_low, t_first, t_last):
+def _newton(flows: _Flows, u0, lo, hi, sign_low):
     """Safeguarded Newton on each row inside (lo, hi); lo/hi may be infinite.
 
-    ``sign_low`` is the sign of f to the left of the root (towards lo).
+    ``sign_low`` is the sign f has just left of the root (towards lo).
     """
-    u = u0.copy()
-    lo = lo.copy()
-    hi = hi.copy()
-    done = np.zeros(u.shape, dtype=bool)
+    u, lo, hi = u0.copy(), lo.copy(), hi.copy()
+    active = np.arange(u.size)
     for _ in range(_MAX_ITER):
-        active = np.flatnonzero(~done)
         if active.size == 0:
             break
         ua = u[active]
-        f, fp = _scaled(ua, values[active], times[active], t_first[active], t_last[active])
-        exact = f == 0
+        f, fp, _ = flows.scaled(ua, active)
         left = np.sign(f) == sign_low[active]
         lo_a = np.where(left, ua, lo[active])
         hi_a = np.where(left, hi[active], ua)
@@ -118,150 +168,153 @@ def _newton(values, times, u0, lo, hi, sign_low, t_first, t_last):
             0.5 * (lo_a + hi_a),
             np.where(np.isfinite(lo_a), np.maximum(ua, lo_a) + 1.0, np.minimum(ua, hi_a) - 1.0),
         )
-        new = np.where(inside, step, fallback)
-        # Converged when the Newton step itself is negligible, even if rounding
-        # puts it a hair outside the bracket (bisecting there would stall).
-        small = np.isfinite(step) & (np.abs(step - ua) <= _U_TOL * (1.0 + np.abs(ua)))
-        new = np.where(small, step, new)
-        closed = both & (hi_a - lo_a <= _U_TOL * (1.0 + np.abs(ua)))
-        u[active] = np.where(exact, ua, new)
-        lo[active] = lo_a
-        hi[active] = hi_a
-        done[active] = exact | small | closed
+        tol = _U_TOL * (1.0 + np.abs(ua))
+        # Newton converges quadratically: after a step this small the new point
+        # is exact to rounding. Accept it even if rounding puts it a hair
+        # outside the bracket (bisecting there would stall).
+        small = np.isfinite(step) & (np.abs(step - ua) <= _STEP_TOL * (1.0 + np.abs(ua)))
+        new = np.where(inside | small, step, fallback)
+        done = (f == 0) | small | (both & (hi_a - lo_a <= tol))
+        u[active] = np.where(f == 0, ua, new)
+        lo[active], hi[active] = lo_a, hi_a
+        active = active[~done]
     return u
 
 
-def _is_root(u, values, times, t_first, t_last, tolerance=1e-8):
-    """Reject anything that is not a root: |NPV| small next to the flows' magnitude."""
-    anchor = np.where(u > 0, t_first, t_last)
-    exponent = -u[:, None] * (times - anchor[:, None])
-    terms = values * np.exp(np.minimum(exponent, 0.0))
-    return np.abs(terms.sum(axis=1)) <= tolerance * np.abs(terms).sum(axis=1)
+def _checked(flows: _Flows, u: np.ndarray) -> np.ndarray:
+    """The rates r = e^u - 1, with nan wherever u is not a root."""
+    f, _, terms = flows.scaled(u)
+    ok = np.isfinite(u) & (np.abs(f) <= _ROOT_TOL * np.abs(terms).sum(axis=1))
+    return np.where(ok, np.expm1(u), np.nan)
+
+
+def _brackets(flows: _Flows, grid: np.ndarray):
+    """Every sign change of f along the grid and its two ends.
+
+    Returns (row, lo, hi, f_lo, f_hi, sign_low) per bracket; f values at the
+    infinite ends are nan.
+    """
+    f = flows.on_grid(grid)
+    rows_n, points = f.shape
+    negative = np.empty((rows_n, points + 2), dtype=bool)
+    negative[:, 0] = flows.sign_minus_inf < 0
+    np.less(f, 0.0, out=negative[:, 1:-1])
+    negative[:, -1] = flows.sign_plus_inf < 0
+    rows, k = np.nonzero(negative[:, 1:] != negative[:, :-1])
+    edges = np.concatenate([[-np.inf], grid, [np.inf]])
+    f_lo = np.where(k > 0, f[rows, np.maximum(k - 1, 0)], np.nan)
+    f_hi = np.where(k < points, f[rows, np.minimum(k, points - 1)], np.nan)
+    sign_low = np.where(negative[rows, k], -1.0, 1.0)
+    return rows, edges[k], edges[k + 1], f_lo, f_hi, sign_low
+
+
+def _polish(flows: _Flows, rows, lo, hi, f_lo, f_hi, sign_low) -> np.ndarray:
+    """Newton inside each bracket, started by linear interpolation."""
+    finite = np.isfinite(lo) & np.isfinite(hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        secant = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+    inside = finite & np.isfinite(secant) & (secant > lo) & (secant < hi)
+    start = np.where(
+        inside,
+        secant,
+        np.where(finite, 0.5 * (lo + hi), np.where(np.isfinite(lo), lo + 1.0, hi - 1.0)),
+    )
+    part = flows.take(rows)
+    return _checked(part, _newton(part, start, lo, hi, sign_low))
+
+
+def _single(flows: _Flows, guess: np.ndarray) -> np.ndarray:
+    """The root of rows known to have at most one."""
+    if flows.shared and np.abs(flows.times).max(initial=0.0) * 7.0 < _MAX_EXPONENT:
+        rows, *bracket = _brackets(flows, _COARSE)
+        rows, first = np.unique(rows, return_index=True)  # rounding may add spurious pairs
+        out = np.full(flows.values.shape[0], np.nan)
+        out[rows] = _polish(flows, rows, *(b[first] for b in bracket))
+        return out
+    inf = np.full(guess.shape, np.inf)
+    return _checked(flows, _newton(flows, np.log1p(guess), -inf, inf, flows.sign_minus_inf))
+
+
+def _several(flows: _Flows):
+    """All roots of rows that may have several: (owner row, rate), sorted, distinct."""
+    rows, *bracket = _brackets(flows, _FINE)
+    rates = _polish(flows, rows, *bracket)
+    keep = np.isfinite(rates)
+    rows, rates = rows[keep], rates[keep]
+    order = np.lexsort((rates, rows))
+    rows, rates = rows[order], rates[order]
+    distinct = np.ones(rows.size, dtype=bool)
+    distinct[1:] = (rows[1:] != rows[:-1]) | (rates[1:] != rates[:-1])
+    return rows[distinct], rates[distinct]
+
+
+def _excel_newton(flows: _Flows, guess: np.ndarray, iterations: int, tolerance: float):
+    """Where Excel's own method lands: plain Newton in r from the guess.
+
+    Excel documents IRR as iterating from ``guess`` until the rate is accurate
+    to 1e-7 (20 tries; XIRR: 1e-8, 100 tries), and LibreOffice does the same;
+    nan where that iteration fails or leaves (-1, inf).
+    """
+    r = guess.astype(float).copy()
+    converged = np.zeros(r.size, dtype=bool)
+    times = flows.times
+    with np.errstate(all="ignore"):
+        for _ in range(iterations):
+            factor = (1.0 + r)[:, None] ** -times
+            f = (flows.values * factor).sum(axis=1)
+            fp = -(flows.values * times * factor).sum(axis=1) / (1.0 + r)
+            step = f / fp
+            r = np.where(converged, r, r - step)
+            converged |= np.abs(step) < tolerance
+            if converged.all():
+                break
+    return np.where(converged & np.isfinite(r) & (r > -1.0), r, np.nan)
+
+
+def _split(values: np.ndarray, times: np.ndarray):
+    flows = _Flows(values, times)
+    bound = root_bound(values)
+    return flows, np.flatnonzero(bound == 1), np.flatnonzero(bound >= 2)
+
+
+def nearest_root(
+    values: np.ndarray,
+    times: np.ndarray,
+    guess: np.ndarray,
+    iterations: int = 20,
+    tolerance: float = 1e-7,
+) -> np.ndarray:
+    """One rate per row (rows in time order): the only root or, among several, the
+    one Excel's Newton iteration from ``guess`` reaches (``iterations`` tries, step
+    ``tolerance``), else the one nearest ``guess``. nan where there is none.
+    """
+    flows, single, multi = _split(values, times)
+    out = np.full(values.shape[0], np.nan)
+    if single.size:
+        out[single] = _single(flows.take(single), guess[single])
+    if multi.size:
+        part = flows.take(multi)
+        owner, rates = _several(part)
+        target = _excel_newton(part, guess[multi], iterations, tolerance)[owner]
+        landed = np.abs(rates - target) <= 1e3 * tolerance * (1.0 + np.abs(rates))
+        distance = np.where(landed, -1.0, np.abs(rates - guess[multi][owner]))
+        order = np.lexsort((distance, owner))
+        with_root, first = np.unique(owner[order], return_index=True)
+        out[multi[with_root]] = rates[order][first]
+    return out
 
 
 def all_roots(values: np.ndarray, times: np.ndarray) -> list[np.ndarray]:
-    """Every root found, as rates r, sorted ascending, one array per row."""
-    rows = values.shape[0]
-    times = np.broadcast_to(times, values.shape)
-    changes = np.minimum(sign_changes(values), root_bound(values))
-    t_first, t_last, sign_hi_end, sign_lo_end = _ends(values, times)
-    result: list[np.ndarray] = [np.empty(0)] * rows
-
-    single = np.flatnonzero(changes == 1)
+    """Every root found, as ascending rates, one array per row (rows in time order)."""
+    flows, single, multi = _split(values, times)
+    result = [np.empty(0)] * values.shape[0]
     if single.size:
-        rates = _single_roots(
-            values[single],
-            times[single],
-            np.zeros(single.size),
-            t_first[single],
-            t_last[single],
-            sign_lo_end[single],
-        )
+        rates = _single(flows.take(single), np.zeros(single.size))
         for row, r in zip(single, rates, strict=True):
             result[row] = np.array([r]) if np.isfinite(r) else np.empty(0)
-
-    multi = np.flatnonzero(changes >= 2)
     if multi.size:
-        owner, rates = _grid_roots(
-            values[multi],
-            times[multi],
-            t_first[multi],
-            t_last[multi],
-            sign_hi_end[multi],
-            sign_lo_end[multi],
-        )
+        owner, rates = _several(flows.take(multi))
         bounds = np.searchsorted(owner, np.arange(multi.size + 1))
         for i, row in enumerate(multi):
             result[row] = rates[bounds[i] : bounds[i + 1]]
     return result
-
-
-def nearest_root(values: np.ndarray, times: np.ndarray, guess: np.ndarray) -> np.ndarray:
-    """One rate per row: the only root, or the root nearest to ``guess``; nan if none."""
-    rows = values.shape[0]
-    times = np.broadcast_to(times, values.shape)
-    out = np.full(rows, np.nan)
-    changes = np.minimum(sign_changes(values), root_bound(values))
-    t_first, t_last, sign_hi_end, sign_lo_end = _ends(values, times)
-    single = np.flatnonzero(changes == 1)
-    if single.size:
-        out[single] = _single_roots(
-            values[single],
-            times[single],
-            np.log1p(guess[single]),
-            t_first[single],
-            t_last[single],
-            sign_lo_end[single],
-        )
-    multi = np.flatnonzero(changes >= 2)
-    if multi.size:
-        owner, rates = _grid_roots(
-            values[multi],
-            times[multi],
-            t_first[multi],
-            t_last[multi],
-            sign_hi_end[multi],
-            sign_lo_end[multi],
-        )
-        distance = np.abs(rates - guess[multi][owner])
-        order = np.lexsort((distance, owner))
-        rows_with_root, first = np.unique(owner[order], return_index=True)
-        out[multi[rows_with_root]] = rates[order][first]
-    return out
-
-
-def _single_roots(values, times, u0, t_first, t_last, sign_lo_end):
-    inf = np.full(u0.shape, np.inf)
-    u = _newton(values, times, u0, -inf, inf, sign_lo_end, t_first, t_last)
-    ok = np.isfinite(u) & _is_root(u, values, times, t_first, t_last)
-    return np.where(ok, np.expm1(u), np.nan)
-
-
-def _on_grid(values, times, t_first, t_last, grid):
-    """f on every grid point, shape (rows, grid); signs are what matter."""
-    shared = bool(np.all(times == times[:1]))
-    if shared and np.abs(times).max() * np.abs(grid).max() < 600:
-        # One table of discount factors for every row: a single matrix product.
-        return values @ np.exp(-np.outer(times[0], grid))
-    anchor = np.where(grid[None, :] > 0, t_first[:, None], t_last[:, None])
-    f = np.zeros((values.shape[0], grid.size))
-    for i in range(values.shape[1]):
-        exponent = -grid[None, :] * (times[:, i : i + 1] - anchor)
-        f += values[:, i : i + 1] * np.exp(np.minimum(exponent, 0.0))
-    return f
-
-
-def _grid_roots(values, times, t_first, t_last, sign_hi_end, sign_lo_end):
-    grid = _GRID
-    f = _on_grid(values, times, t_first, t_last, grid)
-    s = np.sign(f)
-    # Extend with the limits: u = -inf on the left, u = +inf on the right.
-    s_ext = np.concatenate([sign_lo_end[:, None], s, sign_hi_end[:, None]], axis=1)
-    edges = np.concatenate([[-np.inf], grid, [np.inf]])
-    row_idx, k = np.nonzero(s_ext[:, :-1] * s_ext[:, 1:] < 0)
-    lo = edges[k]
-    hi = edges[k + 1]
-    start = np.where(
-        np.isfinite(lo) & np.isfinite(hi),
-        0.5 * (lo + hi),
-        np.where(np.isfinite(lo), lo + 1.0, hi - 1.0),
-    )
-    polished = _newton(
-        values[row_idx],
-        times[row_idx],
-        start,
-        lo,
-        hi,
-        s_ext[row_idx, k],
-        t_first[row_idx],
-        t_last[row_idx],
-    )
-    ok = _is_root(polished, values[row_idx], times[row_idx], t_first[row_idx], t_last[row_idx])
-    zero_rows, zero_k = np.nonzero(s == 0)
-    roots_u = np.concatenate([polished[ok], grid[zero_k]])
-    owner = np.concatenate([row_idx[ok], zero_rows])
-    order = np.lexsort((roots_u, owner))
-    owner, rates = owner[order], np.expm1(roots_u[order])
-    distinct = np.ones(owner.size, dtype=bool)
-    distinct[1:] = (owner[1:] != owner[:-1]) | (rates[1:] != rates[:-1])
-    return owner[distinct], rates[distinct]

@@ -147,7 +147,12 @@ def scalar(value, name: str, default=None) -> float:
 
 
 def dated_flows(values, dates) -> tuple[list[float], list]:
-    """Values and dates paired cell by cell, for XNPV/XIRR."""
+    """Values and dates paired cell by cell, for XNPV/XIRR.
+
+    A blank value is a zero flow on its date (as LibreOffice reads it); text
+    in either range is #VALUE!, since a payment schedule with a word in it is
+    more likely a mistake than a flow to skip.
+    """
     value_cells, date_cells = _cells(values), _cells(dates)
     if len(value_cells) != len(date_cells):
         raise ExcelError(
@@ -155,14 +160,17 @@ def dated_flows(values, dates) -> tuple[list[float], list]:
             f"values and dates: need the same number of cells; got "
             f"{len(value_cells)} values and {len(date_cells)} dates",
         )
+    flows = []
     for i, (v, d) in enumerate(zip(value_cells, date_cells, strict=True), start=1):
         _raise_if_error(v, "values")
         _raise_if_error(d, "dates")
-        if not _is_number(v):
-            raise InputError(f"values: cell {i} must be a number; got {v!r}")
+        if v is not None and not _is_number(v):
+            raise InputError(f"values: cell {i} must be a number or blank; got {v!r}")
         if d is None or isinstance(d, (bool, str)):
-            raise InputError(f"dates: cell {i} must be a date; got {d!r}")
-    return [float(v) for v in value_cells], date_cells
+            got = "a blank cell" if d is None else repr(d)
+            raise InputError(f"dates: cell {i} must be a date; got {got}")
+        flows.append(0.0 if v is None else float(v))
+    return flows, date_cells
 
 
 def _number_or_error(result: float, code: str, reason: str):
