@@ -122,10 +122,18 @@ def unwrap(result: np.ndarray, one: bool):
 
 
 def _describe_non_numeric(arr: np.ndarray) -> str:
-    for item in arr.ravel():
-        if not isinstance(item, (int, float, np.number)) or isinstance(item, bool):
-            return f"{item!r}"
-    return f"values of type {arr.dtype}"
+    """The first item that is not a number, as the user wrote it."""
+    for index, item in np.ndenumerate(arr):
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, float, np.number)):
+            if isinstance(item, (str, np.str_)):
+                try:
+                    float(item)
+                    continue  # numeric text: numpy turned a mixed list into strings
+                except ValueError:
+                    pass
+            where = f" at position {tuple(int(i) for i in index)}" if arr.ndim else ""
+            return f"{str(item)!r}{where}"
+    return f"text ({arr.dtype})"
 
 
 def _first_bad(arr: np.ndarray, is_bad) -> str:

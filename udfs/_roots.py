@@ -30,6 +30,8 @@ does not find them reliably either.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 _COARSE = np.concatenate(
@@ -42,6 +44,7 @@ _FINE = np.unique(
 )
 _MAX_EXPONENT = 600.0  # exp() of more overflows soon after; beyond it, evaluate scaled
 _MAX_ITER = 100
+_MAX_DOUBLINGS = 12  # u up to about 4,000: rates far beyond float range
 _U_TOL = 4e-16  # bracket width at which bisection stops
 _STEP_TOL = 1e-10  # Newton step after which the iterate is exact to rounding
 _ROOT_TOL = 1e-8
@@ -81,6 +84,8 @@ class _Flows:
         self.times = np.broadcast_to(times, values.shape)
         self.shared = times.shape[0] == 1 or bool(np.all(self.times == self.times[:1]))
         self.row_times = self.times[0] if self.shared else None  # one row for all
+        self.periodic = self.shared and np.array_equal(self.row_times, np.arange(values.shape[1]))
+        self.columns = np.ascontiguousarray(values.T) if self.periodic else None
         nonzero = values != 0
         rows = np.arange(values.shape[0])
         if self.shared and np.all(np.diff(self.row_times) > 0):
@@ -101,19 +106,24 @@ class _Flows:
         out = object.__new__(_Flows)
         out.values = self.values[rows]
         out.times = self.times[rows]
-        out.shared, out.row_times = self.shared, self.row_times
+        out.shared, out.row_times, out.periodic = self.shared, self.row_times, self.periodic
+        out.columns = np.ascontiguousarray(self.columns[:, rows]) if self.periodic else None
         for name in ("t_first", "t_last", "sign_plus_inf", "sign_minus_inf"):
             setattr(out, name, getattr(self, name)[rows])
         return out
 
-    def scaled(self, u: np.ndarray, rows: np.ndarray | None = None):
-        """f(u) and f'(u) per row, both times the same positive factor.
+    def scaled(self, u: np.ndarray, rows: np.ndarray | None = None, size: bool = False):
+        """f(u), f'(u) and, if ``size``, sum |terms|, all times one positive factor per row.
 
-        The factor ``exp(u * anchor)`` (anchor: first time for u > 0, last for
-        u < 0) keeps every exponent <= 0, so nothing overflows at any rate.
+        Periodic flows (times 0, 1, 2, ...) use Horner's rule in x = e^-u: no
+        exponentials. Otherwise the factor ``exp(u * anchor)`` (anchor: first
+        time for u > 0, last for u < 0) keeps every exponent <= 0, so nothing
+        overflows at any rate.
         """
         everything = rows is None or rows.size == self.values.shape[0]
         sl = slice(None) if everything else rows
+        if self.periodic and np.abs(u).max(initial=0.0) * self.row_times[-1] < _MAX_EXPONENT:
+            return self._horner(u, sl, size)
         anchor = np.where(u > 0, self.t_first[sl], self.t_last[sl])
         if self.shared:
             t = self.row_times
@@ -130,7 +140,42 @@ class _Flows:
             fp = anchor * f - terms @ t
         else:
             fp = -np.einsum("ij,ij->i", terms, lag)
-        return f, fp, terms
+        return f, fp, (np.abs(terms).sum(axis=1) if size else None)
+
+    def _horner(self, u, sl, size):
+        columns = self.columns[:, sl]  # periods x rows, each period contiguous
+        x = np.exp(-u)
+        f = columns[-1].copy()
+        dfdx = np.zeros_like(f)
+        magnitude = np.abs(f) if size else None
+        for column in columns[-2::-1]:
+            dfdx *= x
+            dfdx += f
+            f *= x
+            f += column
+            if size:
+                magnitude *= x
+                magnitude += np.abs(column)
+        return f, -x * dfdx, magnitude
+
+    def at_rate(self, r: np.ndarray, rows: np.ndarray):
+        """NPV and its derivative in r itself (Excel's iteration variable).
+
+        For periodic flows r < -1 is allowed, as Excel's iteration allows it.
+        """
+        if self.periodic:
+            x = 1.0 / (1.0 + r)
+            columns = self.columns[:, rows]
+            p = columns[-1].copy()
+            dp = np.zeros_like(p)
+            for column in columns[-2::-1]:
+                dp = dp * x + p
+                p = p * x + column
+            return p, -x * x * dp
+        times = self.times[rows]
+        factor = (1.0 + r)[:, None] ** -times
+        terms = self.values[rows] * factor
+        return terms.sum(axis=1), -(terms * times).sum(axis=1) / (1.0 + r)
 
     def on_grid(self, grid: np.ndarray) -> np.ndarray:
         """Signs are what matter: f on every grid point, shape (rows, grid)."""
@@ -144,13 +189,50 @@ class _Flows:
         return out
 
 
-def _newton(flows: _Flows, u0, lo, hi, sign_low):
-    """Safeguarded Newton on each row inside (lo, hi); lo/hi may be infinite.
+def _close_brackets(flows: _Flows, u0, lo, hi, sign_low):
+    """Make every bracket finite: step away from the known end, doubling each time.
 
-    ``sign_low`` is the sign f has just left of the root (towards lo).
+    Returns the finite (lo, hi); rows still open after ``_MAX_DOUBLINGS`` (a rate
+    beyond float range) keep an infinite end and end up nan.
     """
-    u, lo, hi = u0.copy(), lo.copy(), hi.copy()
-    active = np.arange(u.size)
+    lo, hi = lo.copy(), hi.copy()
+    open_rows = np.flatnonzero(~(np.isfinite(lo) & np.isfinite(hi)))
+    if open_rows.size:
+        # Where neither end is known, u0 becomes one of them.
+        f, _, _ = flows.scaled(u0[open_rows], open_rows)
+        left = np.sign(f) == sign_low[open_rows]
+        lo[open_rows] = np.where(left, u0[open_rows], lo[open_rows])
+        hi[open_rows] = np.where(left, hi[open_rows], u0[open_rows])
+    step = 1.0
+    for _ in range(_MAX_DOUBLINGS):
+        open_rows = open_rows[~(np.isfinite(lo[open_rows]) & np.isfinite(hi[open_rows]))]
+        if open_rows.size == 0:
+            break
+        right = np.isfinite(lo[open_rows])
+        probe = np.where(right, lo[open_rows] + step, hi[open_rows] - step)
+        f, _, _ = flows.scaled(probe, open_rows)
+        left = np.sign(f) == sign_low[open_rows]
+        lo[open_rows] = np.where(left, probe, lo[open_rows])
+        hi[open_rows] = np.where(left, hi[open_rows], probe)
+        step *= 2.0
+    return lo, hi
+
+
+def _newton(flows: _Flows, u0, lo, hi, sign_low):
+    """Root of each row inside (lo, hi) by Newton's method safeguarded with bisection.
+
+    ``sign_low`` is the sign f has just left of the root (towards lo); lo/hi may
+    be infinite at first. A Newton step is taken when it stays inside the
+    bracket and at least halves the previous step (the rule of Numerical
+    Recipes' rtsafe), otherwise the bracket is bisected, so every row converges
+    in at most about 60 iterations.
+    """
+    lo, hi = _close_brackets(flows, u0, lo, hi, sign_low)
+    closed = np.isfinite(lo) & np.isfinite(hi)
+    u = np.where((u0 > lo) & (u0 < hi), u0, 0.5 * (lo + hi))
+    u[~closed] = np.nan
+    previous = np.where(closed, hi - lo, np.nan)
+    active = np.flatnonzero(closed)
     for _ in range(_MAX_ITER):
         if active.size == 0:
             break
@@ -159,22 +241,16 @@ def _newton(flows: _Flows, u0, lo, hi, sign_low):
         left = np.sign(f) == sign_low[active]
         lo_a = np.where(left, ua, lo[active])
         hi_a = np.where(left, hi[active], ua)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = ua - f / fp
-        inside = np.isfinite(step) & (step > lo_a) & (step < hi_a)
-        both = np.isfinite(lo_a) & np.isfinite(hi_a)
-        fallback = np.where(
-            both,
-            0.5 * (lo_a + hi_a),
-            np.where(np.isfinite(lo_a), np.maximum(ua, lo_a) + 1.0, np.minimum(ua, hi_a) - 1.0),
-        )
-        tol = _U_TOL * (1.0 + np.abs(ua))
-        # Newton converges quadratically: after a step this small the new point
-        # is exact to rounding. Accept it even if rounding puts it a hair
-        # outside the bracket (bisecting there would stall).
-        small = np.isfinite(step) & (np.abs(step - ua) <= _STEP_TOL * (1.0 + np.abs(ua)))
-        new = np.where(inside | small, step, fallback)
-        done = (f == 0) | small | (both & (hi_a - lo_a <= tol))
+        step = f / fp
+        newton = ua - step
+        fast = (newton > lo_a) & (newton < hi_a) & (np.abs(2.0 * step) <= previous[active])
+        new = np.where(fast, newton, 0.5 * (lo_a + hi_a))
+        # After a Newton step this small the iterate is exact to rounding (quadratic
+        # convergence); accept it even if rounding puts it a hair outside the bracket.
+        small = np.isfinite(step) & (np.abs(step) <= _STEP_TOL * (1.0 + np.abs(ua)))
+        new = np.where(small, newton, new)
+        done = (f == 0) | small | (hi_a - lo_a <= _U_TOL * (1.0 + np.abs(ua)))
+        previous[active] = np.abs(new - ua)
         u[active] = np.where(f == 0, ua, new)
         lo[active], hi[active] = lo_a, hi_a
         active = active[~done]
@@ -183,9 +259,13 @@ def _newton(flows: _Flows, u0, lo, hi, sign_low):
 
 def _checked(flows: _Flows, u: np.ndarray) -> np.ndarray:
     """The rates r = e^u - 1, with nan wherever u is not a root."""
-    f, _, terms = flows.scaled(u)
-    ok = np.isfinite(u) & (np.abs(f) <= _ROOT_TOL * np.abs(terms).sum(axis=1))
-    return np.where(ok, np.expm1(u), np.nan)
+    safe = np.where(np.isfinite(u), u, 0.0)
+    f, _, magnitude = flows.scaled(safe, size=True)
+    rates = np.expm1(safe)
+    ok = np.isfinite(u) & (np.abs(f) <= _ROOT_TOL * magnitude)
+    # A root so close to -100% or so large that the rate itself does not fit in
+    # a float (r rounds to -1 or overflows) is no usable rate.
+    return np.where(ok & np.isfinite(rates) & (rates > -1.0), rates, np.nan)
 
 
 def _brackets(flows: _Flows, grid: np.ndarray):
@@ -256,19 +336,18 @@ def _excel_newton(flows: _Flows, guess: np.ndarray, iterations: int, tolerance: 
     nan where that iteration fails or leaves (-1, inf).
     """
     r = guess.astype(float).copy()
-    converged = np.zeros(r.size, dtype=bool)
-    times = flows.times
-    with np.errstate(all="ignore"):
-        for _ in range(iterations):
-            factor = (1.0 + r)[:, None] ** -times
-            f = (flows.values * factor).sum(axis=1)
-            fp = -(flows.values * times * factor).sum(axis=1) / (1.0 + r)
-            step = f / fp
-            r = np.where(converged, r, r - step)
-            converged |= np.abs(step) < tolerance
-            if converged.all():
-                break
-    return np.where(converged & np.isfinite(r) & (r > -1.0), r, np.nan)
+    landed = np.full(r.size, np.nan)
+    active = np.arange(r.size)
+    for _ in range(iterations):
+        if active.size == 0:
+            break
+        f, dfdr = flows.at_rate(r[active], active)
+        step = f / dfdr
+        r[active] -= step
+        converged = np.abs(step) < tolerance
+        landed[active[converged]] = r[active[converged]]
+        active = active[~converged & np.isfinite(r[active])]
+    return np.where(landed > -1.0, landed, np.nan)
 
 
 def _split(values: np.ndarray, times: np.ndarray):
@@ -277,6 +356,18 @@ def _split(values: np.ndarray, times: np.ndarray):
     return flows, np.flatnonzero(bound == 1), np.flatnonzero(bound >= 2)
 
 
+def _quiet(function):
+    """Overflow and 0/0 are expected mid-search (and handled); keep them silent."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_quiet
 def nearest_root(
     values: np.ndarray,
     times: np.ndarray,
@@ -304,6 +395,7 @@ def nearest_root(
     return out
 
 
+@_quiet
 def all_roots(values: np.ndarray, times: np.ndarray) -> list[np.ndarray]:
     """Every root found, as ascending rates, one array per row (rows in time order)."""
     flows, single, multi = _split(values, times)

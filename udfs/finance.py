@@ -315,9 +315,11 @@ def mirr(values, finance_rate, reinvest_rate):
     t = np.arange(n)
     pv_out = (np.where(v < 0, v, 0.0) * (1.0 + f) ** -t).sum(axis=1)
     fv_in = (np.where(v > 0, v, 0.0) * (1.0 + r) ** (n - 1 - t)).sum(axis=1)
+    if n == 1:
+        return _arrays.unwrap(np.full(v.shape[0], np.nan), one)
     with np.errstate(divide="ignore", invalid="ignore"):
         result = (fv_in / -pv_out) ** (1.0 / (n - 1)) - 1.0
-    result = np.where((pv_out < 0) & (fv_in > 0) & (n > 1), result, np.nan)
+    result = np.where((pv_out < 0) & (fv_in > 0), result, np.nan)
     return _arrays.unwrap(result, one)
 
 
@@ -447,13 +449,13 @@ def enpv(rate, values, stages, probabilities):
             f"probabilities: must each be between 0 and 1; got {p2[(p2 < 0) | (p2 > 1)][0]}"
         )
     s = _arrays.numbers(stages, "stages")
-    s2 = (
-        np.broadcast_to(np.atleast_2d(s), v.shape)
-        if np.atleast_2d(s).shape[1] == v.shape[1]
-        else None
-    )
-    if s2 is None or s.ndim > 2:
-        raise InputError(f"stages: need one stage per period ({v.shape[1]}); got shape {s.shape}")
+    s2 = np.atleast_2d(s)
+    if s.ndim > 2 or s2.shape[1] != v.shape[1] or s2.shape[0] not in (1, v.shape[0]):
+        raise InputError(
+            f"stages: need one stage per period ({v.shape[1]}), as one row or one per "
+            f"project; got shape {s.shape}"
+        )
+    s2 = np.broadcast_to(s2, v.shape)
     if np.any((s2 != np.round(s2)) | (s2 < 0) | (s2 > p2.shape[1])):
         raise InputError(
             f"stages: must be whole numbers from 0 to {p2.shape[1]} (the number of gates)"

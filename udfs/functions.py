@@ -77,7 +77,9 @@ def _error_value(code: str, reason: str):
 
         # CVErr(n) is the HRESULT 0x800A0000 + n, as a signed 32-bit integer.
         return VARIANT(pythoncom.VT_ERROR, -2146828288 + _COM_ERRORS.get(code, 2015))
-    if code == "#VALUE!":
+    if code == "#VALUE!" or code not in _COM_ERRORS:
+        # Office.js shows a raised error as #VALUE! with the reason; codes
+        # xlwings cannot return as values (#SPILL!, #CALC!) go the same way.
         raise InputError(reason)
     return code
 
@@ -182,10 +184,16 @@ def _number_or_error(result: float, code: str, reason: str):
 # --- the functions ----------------------------------------------------------
 
 
+def _arg(name: str, doc: str):
+    """An argument Excel documents; error cells arrive as their text ("#DIV/0!")
+    so they can be passed on, instead of silently reading as blanks."""
+    return xw.arg(name, doc=doc, err_to_str=True)
+
+
 @xw.func
-@xw.arg("rate", doc="Discount rate per period, e.g. 8% or 0.08.")
-@xw.arg("values", doc="Cash flows, one per period (a row or a column); blanks and text skipped.")
-@xw.arg(
+@_arg("rate", doc="Discount rate per period, e.g. 8% or 0.08.")
+@_arg("values", doc="Cash flows, one per period (a row or a column); blanks and text skipped.")
+@_arg(
     "first_period",
     doc="0 (default): first value at t=0, undiscounted. "
     "1: Excel's NPV, first value discounted one period.",
@@ -204,9 +212,9 @@ def BC_NPV(rate, values, first_period=0):
 
 
 @xw.func
-@xw.arg("rate", doc="Annual discount rate.")
-@xw.arg("values", doc="Cash flows, one per date.")
-@xw.arg("dates", doc="Payment dates (same count as values); none before the first.")
+@_arg("rate", doc="Annual discount rate.")
+@_arg("values", doc="Cash flows, one per date.")
+@_arg("dates", doc="Payment dates (same count as values); none before the first.")
 @excel_function
 def BC_XNPV(rate, values, dates):
     """Net present value of flows on dates, as Excel's XNPV (365-day year)."""
@@ -227,8 +235,8 @@ def _dates_or_num_error(dates):
 
 
 @xw.func
-@xw.arg("values", doc="Cash flows, one per period, at least one negative and one positive.")
-@xw.arg("guess", doc="Optional. Picks the root nearest to it when there are several (default 10%).")
+@_arg("values", doc="Cash flows, one per period, at least one negative and one positive.")
+@_arg("guess", doc="Optional. Picks the root nearest to it when there are several (default 10%).")
 @excel_function
 def BC_IRR(values, guess=None):
     """Internal rate of return: finds a root whenever one exists; #NUM! when there is none."""
@@ -238,9 +246,9 @@ def BC_IRR(values, guess=None):
 
 
 @xw.func
-@xw.arg("values", doc="Cash flows, one per date.")
-@xw.arg("dates", doc="Payment dates (same count as values); none before the first.")
-@xw.arg("guess", doc="Optional. Picks the root nearest to it when there are several (default 10%).")
+@_arg("values", doc="Cash flows, one per date.")
+@_arg("dates", doc="Payment dates (same count as values); none before the first.")
+@_arg("guess", doc="Optional. Picks the root nearest to it when there are several (default 10%).")
 @excel_function
 def BC_XIRR(values, dates, guess=None):
     """Internal rate of return of flows on dates, as Excel's XIRR; #NUM! when none exists."""
@@ -251,9 +259,9 @@ def BC_XIRR(values, dates, guess=None):
 
 
 @xw.func
-@xw.arg("values", doc="Cash flows, one per period; blanks and text skipped.")
-@xw.arg("finance_rate", doc="Rate paid on the money invested (outflows).")
-@xw.arg("reinvest_rate", doc="Rate earned on reinvested inflows.")
+@_arg("values", doc="Cash flows, one per period; blanks and text skipped.")
+@_arg("finance_rate", doc="Rate paid on the money invested (outflows).")
+@_arg("reinvest_rate", doc="Rate earned on reinvested inflows.")
 @excel_function
 def BC_MIRR(values, finance_rate, reinvest_rate):
     """Modified internal rate of return, as Excel's MIRR; #DIV/0! without both signs."""
@@ -271,7 +279,7 @@ def BC_MIRR(values, finance_rate, reinvest_rate):
 
 
 @xw.func
-@xw.arg("values", doc="Cash flows, one per period, first at t=0.")
+@_arg("values", doc="Cash flows, one per period, first at t=0.")
 @excel_function
 def BC_PAYBACK(values):
     """Payback period in periods (fractional, linear within the period); #N/A if it never pays back."""  # noqa: E501
@@ -280,8 +288,8 @@ def BC_PAYBACK(values):
 
 
 @xw.func
-@xw.arg("rate", doc="Discount rate per period.")
-@xw.arg("values", doc="Cash flows, one per period, first at t=0.")
+@_arg("rate", doc="Discount rate per period.")
+@_arg("values", doc="Cash flows, one per period, first at t=0.")
 @excel_function
 def BC_DPAYBACK(rate, values):
     """Discounted payback period in periods; #N/A if it never pays back."""
@@ -300,7 +308,7 @@ def _rate(value, name: str) -> float:
 
 
 @xw.func
-@xw.arg("values", doc="Cash flows; investments negative.")
+@_arg("values", doc="Cash flows; investments negative.")
 @excel_function
 def BC_ROI(values):
     """Return on investment, undiscounted: (inflows - outflows) / outflows; #DIV/0! without outflows."""  # noqa: E501
@@ -309,8 +317,8 @@ def BC_ROI(values):
 
 
 @xw.func
-@xw.arg("rate", doc="Discount rate per period.")
-@xw.arg("values", doc="Cash flows, one per period, first at t=0.")
+@_arg("rate", doc="Discount rate per period.")
+@_arg("values", doc="Cash flows, one per period, first at t=0.")
 @excel_function
 def BC_PI(rate, values):
     """Profitability index: PV of inflows / PV of outflows; #DIV/0! without outflows."""
@@ -322,10 +330,10 @@ def BC_PI(rate, values):
 
 
 @xw.func
-@xw.arg("rate", doc="Discount rate per period.")
-@xw.arg("values", doc="Cash flows, one per period, first at t=0.")
-@xw.arg("stages", doc="Stage of each period's flow: 0 = current (certain), k = after k gates.")
-@xw.arg("probabilities", doc="Probability of passing each gate, 0 to 1.")
+@_arg("rate", doc="Discount rate per period.")
+@_arg("values", doc="Cash flows, one per period, first at t=0.")
+@_arg("stages", doc="Stage of each period's flow: 0 = current (certain), k = after k gates.")
+@_arg("probabilities", doc="Probability of passing each gate, 0 to 1.")
 @excel_function
 def BC_ENPV(rate, values, stages, probabilities):
     """Risk-adjusted NPV: each flow weighted by the probability of reaching its stage."""
@@ -343,11 +351,11 @@ def BC_ENPV(rate, values, stages, probabilities):
 
 
 @xw.func
-@xw.arg("npv", doc="PV of the project's future earnings if it launches.")
-@xw.arg("p_technical", doc="Probability of technical success, 0 to 1.")
-@xw.arg("p_commercial", doc="Probability of commercial success, 0 to 1.")
-@xw.arg("development_cost", doc="Remaining development cost (positive).")
-@xw.arg("commercialization_cost", doc="Launch cost (positive).")
+@_arg("npv", doc="PV of the project's future earnings if it launches.")
+@_arg("p_technical", doc="Probability of technical success, 0 to 1.")
+@_arg("p_commercial", doc="Probability of commercial success, 0 to 1.")
+@_arg("development_cost", doc="Remaining development cost (positive).")
+@_arg("commercialization_cost", doc="Launch cost (positive).")
 @excel_function
 def BC_ECV(npv, p_technical, p_commercial, development_cost, commercialization_cost):
     """Cooper's expected commercial value: (NPV x Pcs - launch cost) x Pts - development cost."""
@@ -361,9 +369,9 @@ def BC_ECV(npv, p_technical, p_commercial, development_cost, commercialization_c
 
 
 @xw.func
-@xw.arg("begin_value", doc="Value at the start.")
-@xw.arg("end_value", doc="Value at the end.")
-@xw.arg("periods", doc="Number of periods between them (> 0).")
+@_arg("begin_value", doc="Value at the start.")
+@_arg("end_value", doc="Value at the end.")
+@_arg("periods", doc="Number of periods between them (> 0).")
 @excel_function
 def BC_CAGR(begin_value, end_value, periods):
     """Compound annual growth rate, as Excel's RRI; #NUM! when no real rate exists."""
@@ -375,12 +383,12 @@ def BC_CAGR(begin_value, end_value, periods):
 
 
 @xw.func
-@xw.arg("tam", doc="Total addressable market in year 1 (currency or units).")
-@xw.arg("tam_growth", doc="Annual growth of the TAM, e.g. 5%.")
-@xw.arg("sam_share", doc="Share of the TAM you can serve (SAM), 0 to 1.")
-@xw.arg("target_share", doc="Share of the SAM you aim to win, 0 to 1.")
-@xw.arg("years_to_target", doc="Year in which the target share is reached (>= 1).")
-@xw.arg("horizon", doc="Number of years to return.")
+@_arg("tam", doc="Total addressable market in year 1 (currency or units).")
+@_arg("tam_growth", doc="Annual growth of the TAM, e.g. 5%.")
+@_arg("sam_share", doc="Share of the TAM you can serve (SAM), 0 to 1.")
+@_arg("target_share", doc="Share of the SAM you aim to win, 0 to 1.")
+@_arg("years_to_target", doc="Year in which the target share is reached (>= 1).")
+@_arg("horizon", doc="Number of years to return.")
 @xw.ret(expand="table")
 @excel_function
 def BC_SOM(tam, tam_growth, sam_share, target_share, years_to_target, horizon):
@@ -398,10 +406,10 @@ def BC_SOM(tam, tam_growth, sam_share, target_share, years_to_target, horizon):
 
 
 @xw.func
-@xw.arg("arpu", doc="Average revenue per customer per period.")
-@xw.arg("gross_margin", doc="Gross margin on that revenue, 0 to 1.")
-@xw.arg("churn", doc="Share of customers lost per period, (0, 1].")
-@xw.arg("rate", doc="Optional. Discount rate per period (default 0).")
+@_arg("arpu", doc="Average revenue per customer per period.")
+@_arg("gross_margin", doc="Gross margin on that revenue, 0 to 1.")
+@_arg("churn", doc="Share of customers lost per period, (0, 1].")
+@_arg("rate", doc="Optional. Discount rate per period (default 0).")
 @excel_function
 def BC_LTV(arpu, gross_margin, churn, rate=0.0):
     """Customer lifetime value: ARPU x gross margin / (rate + churn)."""
@@ -414,9 +422,9 @@ def BC_LTV(arpu, gross_margin, churn, rate=0.0):
 
 
 @xw.func
-@xw.arg("cac", doc="Cost to acquire one customer.")
-@xw.arg("arpu", doc="Average revenue per customer per period.")
-@xw.arg("gross_margin", doc="Gross margin on that revenue, 0 to 1.")
+@_arg("cac", doc="Cost to acquire one customer.")
+@_arg("arpu", doc="Average revenue per customer per period.")
+@_arg("gross_margin", doc="Gross margin on that revenue, 0 to 1.")
 @excel_function
 def BC_CAC_PAYBACK(cac, arpu, gross_margin):
     """Periods of gross margin needed to earn back the customer acquisition cost; #N/A if never."""
