@@ -317,7 +317,7 @@ def mirr(values, finance_rate, reinvest_rate):
     fv_in = (np.where(v > 0, v, 0.0) * (1.0 + r) ** (n - 1 - t)).sum(axis=1)
     if n == 1:
         return _arrays.unwrap(np.full(v.shape[0], np.nan), one)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         result = (fv_in / -pv_out) ** (1.0 / (n - 1)) - 1.0
     result = np.where((pv_out < 0) & (fv_in > 0), result, np.nan)
     return _arrays.unwrap(result, one)
@@ -329,7 +329,7 @@ def _payback_of(v: np.ndarray) -> np.ndarray:
     k = np.argmax(reached, axis=1)
     rows = np.arange(v.shape[0])
     before = cumulative[rows, np.maximum(k - 1, 0)]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         fraction = -before / v[rows, k]
     result = np.where(k == 0, 0.0, k - 1 + fraction)
     return np.where(reached.any(axis=1), result, np.inf)
@@ -380,7 +380,7 @@ def roi(values):
     v, one = _arrays.flows(values)
     inflows = np.where(v > 0, v, 0.0).sum(axis=1)
     outflows = -np.where(v < 0, v, 0.0).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         result = np.where(outflows > 0, (inflows - outflows) / outflows, np.nan)
     return _arrays.unwrap(result, one)
 
@@ -402,7 +402,7 @@ def profitability_index(rate, values):
     pv = v * (1.0 + r) ** -np.arange(v.shape[1])
     inflows = np.where(pv > 0, pv, 0.0).sum(axis=1)
     outflows = -np.where(pv < 0, pv, 0.0).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         result = np.where(outflows > 0, inflows / outflows, np.nan)
     return _arrays.unwrap(result, one)
 
@@ -521,7 +521,7 @@ def cagr(begin_value, end_value, periods):
     n = _arrays.numbers(periods, "periods")
     if np.any(n <= 0):
         raise InputError(f"periods: must be > 0; got {np.atleast_1d(n).min()}")
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         ratio = e / b
         result = np.where((b != 0) & (ratio >= 0), np.power(np.abs(ratio), 1.0 / n) - 1.0, np.nan)
     return float(result) if np.ndim(result) == 0 else result
@@ -638,6 +638,6 @@ def cac_payback(cac, arpu, gross_margin):
     """
     k = _arrays.numbers(cac, "cac")
     margin = _arrays.numbers(arpu, "arpu") * _arrays.numbers(gross_margin, "gross_margin")
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         result = np.where(margin > 0, k / margin, np.inf)
     return float(result) if np.ndim(result) == 0 else result
