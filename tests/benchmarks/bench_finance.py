@@ -142,7 +142,7 @@ def agreement(name, rates, lo, flows, times_of) -> dict:
         "LibreOffice found, library did not": int((lo_found & ~found).sum()),
         "LibreOffice gave a rate <= -100%": int(outside.sum()),
         "library found, LibreOffice did not": int((found & ~lo_found).sum()),
-        "other root than LibreOffice": int((both & ~close).sum()),
+        "differs from LibreOffice (> 1e-9)": int((both & ~close).sum()),
         "not a root": len(wrong),
     }
 
