@@ -1,0 +1,510 @@
+"""A tiny expression language for model lines, with two back ends.
+
+Each line of the business-case model is one expression over inputs, drivers
+and other lines. :meth:`Expr.evaluate` computes it with numpy, vectorised over
+periods and over trials (arrays of shape ``(trials, periods)``);
+:meth:`Expr.excel` renders the same expression as an Excel formula for one
+period column, so a row of the Calculations sheet holds one formula copied
+across. Keeping both back ends on the same node makes the model exist once.
+
+Numeric literals other than 0 and 1 are refused when rendering: every other
+constant must come from an input (the FAST standard's "no hard-coded numbers").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import finance
+
+
+class Expr:
+    """Base node: arithmetic operators build new nodes."""
+
+    def __add__(self, other):
+        return Op("+", self, wrap(other))
+
+    def __radd__(self, other):
+        return Op("+", wrap(other), self)
+
+    def __sub__(self, other):
+        return Op("-", self, wrap(other))
+
+    def __rsub__(self, other):
+        return Op("-", wrap(other), self)
+
+    def __mul__(self, other):
+        return Op("*", self, wrap(other))
+
+    def __rmul__(self, other):
+        return Op("*", wrap(other), self)
+
+    def __truediv__(self, other):
+        return Op("/", self, wrap(other))
+
+    def __rtruediv__(self, other):
+        return Op("/", wrap(other), self)
+
+    def __neg__(self):
+        return Neg(self)
+
+    def __pow__(self, other):
+        return Op("^", self, wrap(other))
+
+    def refs(self) -> set[str]:
+        """Names of lines and drivers this expression reads in the same period."""
+        return set()
+
+
+def wrap(value) -> Expr:
+    return value if isinstance(value, Expr) else Const(float(value))
+
+
+class Context:
+    """What evaluation and rendering need to resolve names.
+
+    ``values`` maps line/driver/input names to arrays (rows: (trials, periods);
+    scalars: (trials, 1)). ``cells`` maps scalar names to absolute cell
+    references, ``rows`` maps row names to (sheet prefix, row number), and
+    ``column`` is the period column being rendered (an int, 1-based period).
+    """
+
+    def __init__(
+        self,
+        values=None,
+        cells=None,
+        rows=None,
+        column_letter=None,
+        first_column="E",
+        last_column="E",
+        opening_column="D",
+    ):
+        self.values = values or {}
+        self.cells = cells or {}
+        self.rows = rows or {}
+        self.column_letter = column_letter
+        self.first_column = first_column
+        self.last_column = last_column
+        self.opening_column = opening_column
+
+
+@dataclass(frozen=True)
+class Const(Expr):
+    value: float
+
+    def evaluate(self, ctx):
+        return np.float64(self.value)
+
+    def excel(self, ctx):
+        if self.value not in (0.0, 1.0):
+            raise ValueError(f"literal {self.value} in a calculation: make it an input")
+        return str(int(self.value))
+
+
+@dataclass(frozen=True)
+class Text(Expr):
+    """A string literal, for comparisons with text inputs (e.g. a method name)."""
+
+    value: str
+
+    def evaluate(self, ctx):
+        return self.value
+
+    def excel(self, ctx):
+        return '"' + self.value.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Scalar(Expr):
+    """An input or a driver: one value per trial, the same in every period."""
+
+    name: str
+
+    def evaluate(self, ctx):
+        return ctx.values[self.name]
+
+    def excel(self, ctx):
+        return ctx.cells[self.name]
+
+    def refs(self):
+        return {self.name}
+
+
+@dataclass(frozen=True)
+class Row(Expr):
+    """A line (or an input series) in the same period."""
+
+    name: str
+
+    def evaluate(self, ctx):
+        return ctx.values[self.name]
+
+    def excel(self, ctx):
+        prefix, row = ctx.rows[self.name]
+        return f"{prefix}{ctx.column_letter}{row}"
+
+    def refs(self):
+        return {self.name}
+
+
+@dataclass(frozen=True)
+class Prev(Expr):
+    """A line in the previous period; the opening column (0) before the first."""
+
+    name: str
+
+    def evaluate(self, ctx):
+        v = ctx.values[self.name]
+        return np.concatenate([np.zeros_like(v[..., :1]), v[..., :-1]], axis=-1)
+
+    def excel(self, ctx):
+        prefix, row = ctx.rows[self.name]
+        return f"{prefix}{_previous_column(ctx.column_letter)}{row}"
+
+
+@dataclass(frozen=True)
+class CumSum(Expr):
+    """Running total of a line from the first period to this one."""
+
+    name: str
+
+    def evaluate(self, ctx):
+        return np.cumsum(ctx.values[self.name], axis=-1)
+
+    def excel(self, ctx):
+        prefix, row = ctx.rows[self.name]
+        return f"SUM({prefix}${ctx.first_column}{row}:{ctx.column_letter}{row})"
+
+    def refs(self):
+        return {self.name}
+
+
+@dataclass(frozen=True)
+class RunMax(Expr):
+    """Largest value of a line so far."""
+
+    name: str
+
+    def evaluate(self, ctx):
+        return np.maximum.accumulate(ctx.values[self.name], axis=-1)
+
+    def excel(self, ctx):
+        prefix, row = ctx.rows[self.name]
+        return f"MAX({prefix}${ctx.first_column}{row}:{ctx.column_letter}{row})"
+
+    def refs(self):
+        return {self.name}
+
+
+@dataclass(frozen=True)
+class Lag(Expr):
+    """A line ``periods`` periods earlier (0 before the first period).
+
+    ``periods`` is an expression (an input such as a depreciation life);
+    rendered with INDEX on the line's row, not OFFSET, so it is not volatile.
+    """
+
+    name: str
+    periods: Expr
+    period_row: str = "period"
+
+    def evaluate(self, ctx):
+        v = ctx.values[self.name]
+        k = np.broadcast_to(
+            np.asarray(self.periods.evaluate(ctx), dtype=float), (*v.shape[:-1], 1)
+        )
+        t = np.arange(1, v.shape[-1] + 1)
+        source = t[None, :] - k  # 1-based period to read
+        idx = np.clip(source - 1, 0, v.shape[-1] - 1).astype(int)
+        taken = np.take_along_axis(v, np.broadcast_to(idx, v.shape), axis=-1)
+        return np.where(source >= 1, taken, 0.0)
+
+    def excel(self, ctx):
+        prefix, row = ctx.rows[self.name]
+        p_prefix, p_row = ctx.rows[self.period_row]
+        t = f"{p_prefix}{ctx.column_letter}${p_row}"
+        k = self.periods.excel(ctx)
+        rng = f"{prefix}${ctx.first_column}{row}:${ctx.last_column}{row}"
+        return f"IF({t}-({k})>=1,INDEX({rng},{t}-({k})),0)"
+
+    def refs(self):
+        return self.periods.refs() | {self.period_row}
+
+
+@dataclass(frozen=True)
+class PeriodNumber(Expr):
+    """1 in the first period column, 2 in the next, ..."""
+
+    def evaluate(self, ctx):
+        n = ctx.values["__periods__"]
+        return np.arange(1, n + 1, dtype=float)[None, :]
+
+    def excel(self, ctx):
+        return f"COLUMN()-COLUMN(${ctx.opening_column}$1)"
+
+
+@dataclass(frozen=True)
+class Neg(Expr):
+    operand: Expr
+
+    def evaluate(self, ctx):
+        return -self.operand.evaluate(ctx)
+
+    def excel(self, ctx):
+        return f"-({self.operand.excel(ctx)})"
+
+    def refs(self):
+        return self.operand.refs()
+
+
+_NUMPY_OPS = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.divide,
+    "^": np.power,
+}
+_COMPARE = {
+    ">=": np.greater_equal,
+    ">": np.greater,
+    "=": np.equal,
+    "<": np.less,
+    "<=": np.less_equal,
+}
+
+
+@dataclass(frozen=True)
+class Op(Expr):
+    op: str
+    left: Expr
+    right: Expr
+
+    def evaluate(self, ctx):
+        a, b = self.left.evaluate(ctx), self.right.evaluate(ctx)
+        if self.op in _COMPARE:
+            if isinstance(a, str) or isinstance(b, str):
+                return np.float64(_text(a) == _text(b)) if self.op == "=" else _bad(self.op)
+            return _COMPARE[self.op](a, b).astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _NUMPY_OPS[self.op](a, b)
+
+    def excel(self, ctx):
+        return f"({self.left.excel(ctx)}{self.op}{self.right.excel(ctx)})"
+
+    def refs(self):
+        return self.left.refs() | self.right.refs()
+
+
+def _text(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _bad(op):
+    raise TypeError(f"cannot compare text with {op}")
+
+
+def compare(op: str, left, right) -> Expr:
+    """A comparison giving 1 (true) or 0 (false), as ``(a>=b)*1`` in Excel."""
+    return Op("*", Op(op, wrap(left), wrap(right)), Const(1.0))
+
+
+@dataclass(frozen=True)
+class Fn(Expr):
+    """Excel functions with an exact numpy twin: MAX, MIN, IF, ROUNDUP, IFERROR-free."""
+
+    name: str
+    args: tuple[Expr, ...]
+
+    def evaluate(self, ctx):
+        vals = [a.evaluate(ctx) for a in self.args]
+        if self.name == "MAX":
+            return np.maximum(vals[0], vals[1])
+        if self.name == "MIN":
+            return np.minimum(vals[0], vals[1])
+        if self.name == "IF":
+            cond = np.asarray(vals[0]) != 0
+            return np.where(cond, vals[1], vals[2])
+        if self.name == "ROUNDUP":  # ROUNDUP(x, 0) for positive x
+            return np.ceil(np.round(vals[0], 12))
+        raise ValueError(self.name)
+
+    def excel(self, ctx):
+        args = ",".join(a.excel(ctx) for a in self.args)
+        if self.name == "ROUNDUP":
+            args += ",0"
+        return f"{self.name}({args})"
+
+    def refs(self):
+        out = set()
+        for a in self.args:
+            out |= a.refs()
+        return out
+
+
+@dataclass(frozen=True)
+class Choose(Expr):
+    """``CHOOSE(index, a, b, c)``: the option the 1-based index picks."""
+
+    index: Expr
+    options: tuple[Expr, ...]
+
+    def evaluate(self, ctx):
+        k = np.asarray(self.index.evaluate(ctx))
+        result = np.zeros(np.broadcast(k, *[o.evaluate(ctx) for o in self.options]).shape)
+        for i, option in enumerate(self.options, start=1):
+            result = np.where(k == i, option.evaluate(ctx), result)
+        return result
+
+    def excel(self, ctx):
+        return f"CHOOSE({self.index.excel(ctx)},{','.join(o.excel(ctx) for o in self.options)})"
+
+    def refs(self):
+        out = self.index.refs()
+        for o in self.options:
+            out |= o.refs()
+        return out
+
+
+def fmax(a, b) -> Expr:
+    return Fn("MAX", (wrap(a), wrap(b)))
+
+
+def fmin(a, b) -> Expr:
+    return Fn("MIN", (wrap(a), wrap(b)))
+
+
+def fif(cond, a, b) -> Expr:
+    return Fn("IF", (wrap(cond), wrap(a), wrap(b)))
+
+
+def roundup(a) -> Expr:
+    return Fn("ROUNDUP", (wrap(a),))
+
+
+# --- aggregates: outputs computed from whole rows ---------------------------
+
+
+@dataclass(frozen=True)
+class Aggregate(Expr):
+    """A function of whole rows, giving one value per trial (an output).
+
+    ``kind``: SUM, MIN, SUMIF_POS, SUMIF_NEG, SUMPRODUCT, IRR, MIRR, COUNTPOS.
+    Outputs that do not exist are nan in the engine and #N/A / #NUM! in Excel.
+    """
+
+    kind: str
+    rows: tuple[str, ...]
+    args: tuple[Expr, ...] = ()
+
+    def evaluate(self, ctx):
+        data = [ctx.values[r] for r in self.rows]
+        extra = [a.evaluate(ctx) for a in self.args]
+        k = self.kind
+        if k == "SUM":
+            out = data[0].sum(axis=-1)
+        elif k == "MIN":
+            out = data[0].min(axis=-1)
+        elif k == "SUMIF_POS":
+            out = np.where(data[0] > 0, data[0], 0.0).sum(axis=-1)
+        elif k == "SUMIF_NEG":
+            out = np.where(data[0] < 0, data[0], 0.0).sum(axis=-1)
+        elif k == "SUMPRODUCT":
+            out = (data[0] * data[1]).sum(axis=-1)
+        elif k == "MIRR":
+            f, r = (np.broadcast_to(x, (*data[0].shape[:-1], 1))[..., 0] for x in extra)
+            out = finance.mirr(data[0], f, r)
+        elif k == "IRR":
+            guess = np.broadcast_to(extra[0], (*data[0].shape[:-1], 1))[..., 0]
+            out = finance.irr(data[0], guess=np.where(guess > -1, guess, finance.DEFAULT_GUESS))
+        else:
+            raise ValueError(k)
+        return np.asarray(out, dtype=float)[..., None]
+
+    def excel(self, ctx):
+        ranges = []
+        for r in self.rows:
+            prefix, row = ctx.rows[r]
+            ranges.append(f"{prefix}${ctx.first_column}${row}:${ctx.last_column}${row}")
+        extra = [a.excel(ctx) for a in self.args]
+        k = self.kind
+        if k == "SUM":
+            return f"SUM({ranges[0]})"
+        if k == "MIN":
+            return f"MIN({ranges[0]})"
+        if k == "SUMIF_POS":
+            return f'SUMIF({ranges[0]},">0")'
+        if k == "SUMIF_NEG":
+            return f'SUMIF({ranges[0]},"<0")'
+        if k == "SUMPRODUCT":
+            return f"SUMPRODUCT({ranges[0]},{ranges[1]})"
+        if k == "MIRR":
+            return f"MIRR({ranges[0]},{extra[0]},{extra[1]})"
+        if k == "IRR":
+            return f"IRR({ranges[0]},{extra[0]})"
+        raise ValueError(k)
+
+    def refs(self):
+        out = set(self.rows)
+        for a in self.args:
+            out |= a.refs()
+        return out
+
+
+@dataclass(frozen=True)
+class IfError(Expr):
+    """``IFERROR(a, b)``: b where a does not exist (nan in the engine)."""
+
+    value: Expr
+    fallback: Expr
+
+    def evaluate(self, ctx):
+        a = np.asarray(self.value.evaluate(ctx), dtype=float)
+        return np.where(np.isfinite(a), a, self.fallback.evaluate(ctx))
+
+    def excel(self, ctx):
+        return f"IFERROR({self.value.excel(ctx)},{self.fallback.excel(ctx)})"
+
+    def refs(self):
+        return self.value.refs() | self.fallback.refs()
+
+
+@dataclass(frozen=True)
+class NotAvailableIf(Expr):
+    """``IF(cond, NA(), value)``: an output that does not exist (e.g. never pays back)."""
+
+    condition: Expr
+    value: Expr
+
+    def evaluate(self, ctx):
+        cond = np.asarray(self.condition.evaluate(ctx)) != 0
+        with np.errstate(all="ignore"):
+            return np.where(cond, np.nan, self.value.evaluate(ctx))
+
+    def excel(self, ctx):
+        return f"IF({self.condition.excel(ctx)},NA(),{self.value.excel(ctx)})"
+
+    def refs(self):
+        return self.condition.refs() | self.value.refs()
+
+
+def column_letter(index: int) -> str:
+    """1 -> A, 27 -> AA (Excel's column names)."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    """A -> 1, AA -> 27."""
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index
+
+
+def _previous_column(letter: str) -> str:
+    return column_letter(column_index(letter) - 1)

@@ -1,0 +1,320 @@
+"""The business-case spec: one small file (TOML or JSON) describing one case.
+
+Validated by pydantic; every problem is reported on its own line as
+``FILE, section.field: what is wrong; got X``. Money is in the spec's currency
+per year unless a field says otherwise; shares and rates are fractions
+(0.25 for 25%). Lists "by year" start at the first year of the case.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import BizcaseError
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Rate = Annotated[float, Field(gt=-0.99, le=10.0)]
+Money = Annotated[float, Field(ge=0.0, le=1e13)]
+ByYear = list[Annotated[float, Field(ge=-1e13, le=1e13)]]
+Text = Annotated[str, Field(max_length=500)]
+
+#: Drivers a scenario may adjust: the adjustment multiplies the driver by (1 + x).
+SCENARIO_DRIVERS = (
+    "tam",
+    "tam_growth",
+    "sam_share",
+    "target_share",
+    "price",
+    "price_change",
+    "cogs_pct",
+    "variable_opex_pct",
+    "fixed_opex",
+    "headcount_cost",
+    "development",
+    "capex",
+    "revenue",
+    "discount_rate",
+    "working_capital_pct",
+)
+SCENARIOS = ("Low", "Base", "High")
+STAGES = ("concept", "development", "launch", "growth", "mature", "decline", "sunset")
+
+
+class SpecError(BizcaseError, ValueError):
+    """A spec file is unusable; ``problems`` lists one message per problem."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}, {p}" for p in problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Meta(_Strict):
+    name: Text
+    product_line: Text = ""
+    owner: Text = ""
+    currency: Annotated[str, Field(min_length=1, max_length=8)] = "USD"
+    start_year: Annotated[int, Field(ge=1990, le=2100)]
+    horizon: Annotated[int, Field(ge=3, le=15)] = Field(description="Years, 3 to 15")
+    periods: Literal["annual", "quarterly"] = "annual"
+    stage: Literal[STAGES] = "development"
+    decision: Text = ""
+    notes: Text = ""
+
+
+class Market(_Strict):
+    tam: Money = Field(description="Total addressable market in year 1, in units per year")
+    tam_growth: Rate = 0.0
+    sam_share: Fraction = 1.0
+    target_share: Fraction = Field(description="Share of the SAM won once ramped up")
+    years_to_target: Annotated[int, Field(ge=1, le=15)] = 3
+    launch_year: Annotated[int, Field(ge=1, le=15)] = Field(
+        default=1, description="First year with sales (1 = the first year of the case)"
+    )
+
+
+class Pricing(_Strict):
+    price: Money = Field(description="Price per unit in year 1")
+    price_change: Rate = 0.0
+
+
+class FixedCost(_Strict):
+    name: Text
+    amount: Money = Field(description="Per year, in year 1")
+    growth: Rate = 0.0
+
+
+class Role(_Strict):
+    role: Text
+    fte: Annotated[float, Field(ge=0.0, le=1e5)]
+    loaded_cost: Money = Field(description="Per FTE per year, in year 1")
+    cost_growth: Rate = 0.0
+
+
+class Costs(_Strict):
+    cogs_pct: Fraction = 0.0
+    variable_opex_pct: Fraction = 0.0
+    fixed: list[FixedCost] = []
+    headcount: list[Role] = []
+
+
+class Investment(_Strict):
+    development: ByYear = Field(default=[], description="Expensed development cost by year")
+    capex: ByYear = Field(default=[], description="Capitalised investment by year")
+    depreciation: Literal["straight_line", "schedule"] = "straight_line"
+    depreciation_life: Annotated[int, Field(ge=1, le=30)] = 5
+    depreciation_schedule: list[Fraction] = Field(
+        default=[], description="Share of each year's capex depreciated in years 1, 2, ..."
+    )
+    salvage_value: Money = Field(default=0.0, description="Sale value at the end of the horizon")
+
+
+class Finance(_Strict):
+    discount_rate: Annotated[float, Field(gt=-0.99, le=1.0)]
+    tax_rate: Fraction = 0.25
+    working_capital_pct: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
+    terminal_value: Literal["none", "perpetuity", "exit_multiple"] = "none"
+    terminal_growth: Annotated[float, Field(ge=-0.5, le=0.2)] = 0.0
+    exit_multiple: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
+    losses: Literal["credit", "carry_forward"] = "carry_forward"
+    irr_guess: Annotated[float, Field(gt=-0.99, le=10.0)] = 0.1
+
+
+class Gate(_Strict):
+    name: Text
+    probability: Fraction
+    until_year: Annotated[int, Field(ge=0, le=15)] = Field(
+        description="Flows up to this year (1-based) wait on this gate's outcome"
+    )
+
+
+class Risk(_Strict):
+    gates: list[Gate] = []
+
+
+class Baseline(_Strict):
+    description: Text = ""
+    cash_flows: ByYear = Field(
+        default=[], description="Free cash flow the business has without the investment"
+    )
+
+
+class Series(_Strict):
+    """Explicit forecasts by year, each replacing the driver it names."""
+
+    revenue: ByYear | None = None
+    cogs: ByYear | None = None
+    other_costs: ByYear | None = None
+    capex: ByYear | None = None
+    working_capital: ByYear | None = None
+
+
+class Scenario(_Strict):
+    """Relative adjustments: ``price = -0.1`` multiplies the price by 0.9."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    tam: Rate = 0.0
+    tam_growth: Rate = 0.0
+    sam_share: Rate = 0.0
+    target_share: Rate = 0.0
+    price: Rate = 0.0
+    price_change: Rate = 0.0
+    cogs_pct: Rate = 0.0
+    variable_opex_pct: Rate = 0.0
+    fixed_opex: Rate = 0.0
+    headcount_cost: Rate = 0.0
+    development: Rate = 0.0
+    capex: Rate = 0.0
+    revenue: Rate = 0.0
+    discount_rate: Rate = 0.0
+    working_capital_pct: Rate = 0.0
+
+
+class Scenarios(_Strict):
+    low: Scenario = Scenario()
+    high: Scenario = Scenario()
+
+
+class Spec(_Strict):
+    meta: Meta
+    market: Market | None = None
+    pricing: Pricing | None = None
+    costs: Costs = Costs()
+    investment: Investment = Investment()
+    finance: Finance
+    risk: Risk = Risk()
+    baseline: Baseline = Baseline()
+    series: Series = Series()
+    scenarios: Scenarios = Scenarios()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Spec:
+        problems = []
+        years = self.meta.horizon
+        if self.series.revenue is None and (self.market is None or self.pricing is None):
+            problems.append(
+                "market, pricing: needed to build revenue unless series.revenue is given"
+            )
+        for path, values in (
+            ("investment.development", self.investment.development),
+            ("investment.capex", self.investment.capex),
+            ("baseline.cash_flows", self.baseline.cash_flows),
+            *((f"series.{k}", v) for k, v in self.series.model_dump().items() if v is not None),
+        ):
+            if len(values) > years:
+                problems.append(
+                    f"{path}: at most one value per year of the horizon ({years}); "
+                    f"got {len(values)}"
+                )
+        if self.investment.depreciation == "schedule":
+            schedule = self.investment.depreciation_schedule
+            if not schedule:
+                problems.append(
+                    "investment.depreciation_schedule: needed when depreciation = "
+                    "'schedule'; got none"
+                )
+            elif abs(sum(schedule) - 1.0) > 1e-6:
+                problems.append(
+                    f"investment.depreciation_schedule: must add up to 1; got {sum(schedule):.6g}"
+                )
+            if self.meta.periods != "annual":
+                problems.append(
+                    "investment.depreciation: a schedule needs annual periods; "
+                    "use straight_line for quarterly cases"
+                )
+        f = self.finance
+        if f.terminal_value == "perpetuity" and f.terminal_growth >= f.discount_rate:
+            problems.append(
+                f"finance.terminal_growth: must be below the discount rate "
+                f"({f.discount_rate}) for a perpetuity; got {f.terminal_growth}"
+            )
+        last = 0
+        for i, gate in enumerate(self.risk.gates):
+            if gate.until_year < last or gate.until_year > years:
+                problems.append(
+                    f"risk.gates[{i}].until_year: must rise from gate to gate and "
+                    f"stay within the horizon ({years}); got {gate.until_year}"
+                )
+            last = gate.until_year
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def periods_per_year(self) -> int:
+        return 1 if self.meta.periods == "annual" else 4
+
+    @property
+    def periods(self) -> int:
+        return self.meta.horizon * self.periods_per_year
+
+
+def parse_spec(data: dict, source: str = "spec") -> Spec:
+    """Validate a spec given as a dict (as read from TOML or JSON)."""
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as e:
+        raise SpecError(source, [_describe(err) for err in e.errors()]) from None
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a TOML (``.toml``) or JSON (``.json``) spec file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(str(path), ["no such file"])
+    text = path.read_bytes()
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            data = tomllib.loads(text.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SpecError(
+            str(path), [f"not valid {path.suffix.lstrip('.') or 'TOML'}: {e}"]
+        ) from None
+    if not isinstance(data, dict):
+        raise SpecError(str(path), ["must hold a table of sections"])
+    return parse_spec(data, str(path))
+
+
+def _describe(err: dict) -> str:
+    """One line per problem: the field's path, the rule and the value given."""
+    where = ".".join(str(p) for p in err["loc"]) or "spec"
+    kind = err["type"]
+    given = err.get("input")
+    ctx = err.get("ctx", {})
+    if kind == "value_error":
+        message = str(ctx.get("error", err["msg"]))
+        return message if where == "spec" else f"{where}: {message}"
+    if kind == "missing":
+        return f"{where}: required; got nothing"
+    if kind == "extra_forbidden":
+        return f"{where}: unknown field (check the spelling); got {given!r}"
+    bounds = {
+        "greater_than": "must be greater than {gt}",
+        "greater_than_equal": "must be at least {ge}",
+        "less_than": "must be less than {lt}",
+        "less_than_equal": "must be at most {le}",
+        "string_too_long": "must be at most {max_length} characters",
+        "string_too_short": "must be at least {min_length} characters",
+        "literal_error": "must be one of {expected}",
+    }
+    if kind in bounds:
+        rule = bounds[kind].format(**ctx)
+        if kind.startswith("string"):
+            given = f"{len(given)} characters" if isinstance(given, str) else given
+        return (
+            f"{where}: {rule}; got {given!r}"
+            if not isinstance(given, str)
+            else f"{where}: {rule}; got {given}"
+        )
+    return f"{where}: {err['msg'].lower()}; got {given!r}"

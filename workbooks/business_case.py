@@ -1,0 +1,857 @@
+"""Generate the standard business-case workbook from a spec.
+
+The workbook computes in native Excel formulas (it works without the add-in):
+every calculation row is a :class:`udfs.model.Line` rendered by
+:mod:`udfs.expr`, the same expression the engine evaluates. Sheets: Cover,
+Inputs, Calculations, Valuation, Scenarios, Sensitivity, KPIs, Checks,
+ScenarioCalcs (the model once per scenario, so Scenarios is live) and a
+hidden ``_bizcase`` sheet recording the template version and the spec.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.series import SeriesLabel
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from udfs import expr as X
+from udfs.model import Evaluation, Input, Model, build_model, evaluate
+from udfs.sensitivity import tornado
+from udfs.spec import SCENARIOS, Spec
+
+TEMPLATE_VERSION = "1.0"
+FIRST_PERIOD_COLUMN = 5  # E; D is the opening column that "previous period" reads
+SPEC_CHUNK = 30000  # Excel caps a cell at 32,767 characters
+
+INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
+INPUT_FONT = Font(color="1F4E79")
+HEADER_FILL = PatternFill("solid", fgColor="1F3864")
+HEADER_FONT = Font(color="FFFFFF", bold=True)
+SECTION_FONT = Font(bold=True, color="1F3864", size=11)
+TITLE_FONT = Font(bold=True, size=16, color="1F3864")
+TOTAL_BORDER = Border(top=Side(style="thin"))
+SNAPSHOT_FILL = PatternFill("solid", fgColor="EDEDED")
+
+FORMATS = {
+    "currency": "#,##0;[Red]-#,##0",
+    "%": "0.0%",
+    "%/yr": "0.0%",
+    "% change": "+0%;-0%;0%",
+    "% of capex": "0.0%",
+    "x": "0.00",
+    "years": "0.00",
+    "year": "0",
+    "year #": "0",
+    "#": "0",
+    "flag": "0",
+    "0/1": "0",
+    "periods": "0.00",
+    "units": "#,##0",
+    "units/yr": "#,##0",
+    "FTE": "0.0",
+    "per unit": "#,##0.00",
+}
+
+
+def number_format(unit: str) -> str:
+    if unit in FORMATS:
+        return FORMATS[unit]
+    if "/unit" in unit:
+        return "#,##0.00"
+    return "#,##0;[Red]-#,##0"
+
+
+def write_text(cell, value) -> None:
+    """Text from a spec is always a string, never a formula, whatever it starts with."""
+    cell.value = "" if value is None else str(value)
+    cell.data_type = "s"
+
+
+@dataclass
+class Block:
+    """Where one copy of the model sits: rows of lines, cells of scalars."""
+
+    sheet: str
+    prefix: str  # "" on its own sheet, "Sheet!" elsewhere
+    rows: dict[str, tuple[str, int]] = field(default_factory=dict)
+    cells: dict[str, str] = field(default_factory=dict)
+
+
+class BusinessCaseWriter:
+    """Lays out one business case; :func:`write_business_case` is the entry point."""
+
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.model: Model = build_model(spec)
+        self.n = self.model.periods
+        self.last_col = X.column_letter(FIRST_PERIOD_COLUMN + self.n - 1)
+        self.wb = Workbook()
+        self.names: dict[str, str] = {}
+        self.input_rows: dict[str, tuple[str, int]] = {}
+        self.input_cells: dict[str, str] = {}
+        self.evaluations: dict[str, Evaluation] = {
+            s: evaluate(self.model, scenario=s) for s in SCENARIOS
+        }
+
+    # --- helpers ---------------------------------------------------------------
+
+    def col(self, period: int) -> str:
+        return X.column_letter(FIRST_PERIOD_COLUMN + period - 1)
+
+    def define(self, name: str, ref: str) -> None:
+        self.names[name] = ref
+        self.wb.defined_names[name] = DefinedName(name, attr_text=ref)
+
+    def context(self, block: Block, column: str | None = None) -> X.Context:
+        cells = dict(self.input_cells)
+        cells.update(block.cells)
+        rows = dict(self.input_rows)
+        rows.update(block.rows)
+        return X.Context(
+            cells=cells,
+            rows=rows,
+            column_letter=column,
+            first_column=self.col(1),
+            last_column=self.last_col,
+        )
+
+    def period_headers(self, ws, row: int, year_row: str) -> None:
+        """Period labels as formulas on the calculated year (they follow In_StartYear)."""
+        ppy = self.model.periods_per_year
+        for p in range(1, self.n + 1):
+            c = ws[f"{self.col(p)}{row}"]
+            if ppy == 1:
+                c.value = f"={year_row.replace('#', self.col(p))}"
+            else:
+                q = p - (p - 1) // ppy * ppy
+                c.value = f'={year_row.replace("#", self.col(p))}&" Q{q}"'
+            c.font, c.fill = HEADER_FONT, HEADER_FILL
+            c.alignment = Alignment(horizontal="center")
+
+    # --- sheets ------------------------------------------------------------------
+
+    def build(self):
+        wb = self.wb
+        self.cover = wb.active
+        self.cover.title = "Cover"
+        self.inputs_ws = wb.create_sheet("Inputs")
+        self.calc_ws = wb.create_sheet("Calculations")
+        self.valuation_ws = wb.create_sheet("Valuation")
+        self.scenarios_ws = wb.create_sheet("Scenarios")
+        self.sensitivity_ws = wb.create_sheet("Sensitivity")
+        self.kpi_ws = wb.create_sheet("KPIs")
+        self.checks_ws = wb.create_sheet("Checks")
+        self.scenario_calc_ws = wb.create_sheet("ScenarioCalcs")
+        self.meta_ws = wb.create_sheet("_bizcase")
+        self.write_inputs()
+        self.main = self.write_block(self.calc_ws, top=4, scenario_cell=None)
+        self.write_calc_frame()
+        self.write_valuation()
+        self.write_scenarios()
+        self.write_sensitivity()
+        self.write_kpis()
+        self.write_checks()
+        self.write_cover()
+        self.write_meta()
+        self.protect()
+        return wb
+
+    def write_inputs(self):
+        ws = self.inputs_ws
+        ws["A1"].value = "Inputs"
+        ws["A1"].font = TITLE_FONT
+        ws["A2"].value = (
+            "Every assumption of the case, and only here. Yellow cells are "
+            "inputs; everything else in the workbook is calculated."
+        )
+        for col, width in (("A", 52), ("B", 16), ("C", 14), ("D", 60)):
+            ws.column_dimensions[col].width = width
+        row = 4
+        for header, col in (("Assumption", "A"), ("Value", "B"), ("Unit", "C"), ("Note", "D")):
+            ws[f"{col}{row}"].value = header
+            ws[f"{col}{row}"].font, ws[f"{col}{row}"].fill = HEADER_FONT, HEADER_FILL
+        row += 1
+        section = None
+        validations: dict[tuple, DataValidation] = {}
+        for item in self.model.inputs:
+            if item.kind == "series":
+                continue
+            if item.section != section:
+                section = item.section
+                row += 1
+                ws[f"A{row}"].value = section
+                ws[f"A{row}"].font = SECTION_FONT
+                row += 1
+            write_text(ws[f"A{row}"], item.label)
+            cell = ws[f"B{row}"]
+            if item.kind == "text":
+                write_text(cell, item.value)
+            else:
+                cell.value = float(item.value)
+                cell.number_format = number_format(item.unit)
+            cell.fill, cell.font = INPUT_FILL, INPUT_FONT
+            cell.protection = Protection(locked=False)
+            write_text(ws[f"C{row}"], item.unit)
+            if item.note:
+                write_text(ws[f"D{row}"], item.note)
+            self.add_validation(ws, validations, item, f"B{row}")
+            ref = f"Inputs!$B${row}"
+            self.define(f"In_{item.name}", ref)
+            self.input_cells[item.name] = f"In_{item.name}"
+            row += 1
+        # The scenario list MATCH reads, and the data-validation source.
+        row += 1
+        ws[f"A{row}"].value = "Scenario list (names the selector accepts)"
+        ws[f"A{row}"].font = SECTION_FONT
+        row += 1
+        for i, name in enumerate(SCENARIOS):
+            write_text(ws.cell(row=row, column=2 + i), name)
+        self.define("List_Scenarios", f"Inputs!$B${row}:$D${row}")
+        row += 2
+        # Series: one row per input, aligned with the Calculations timeline.
+        ws[f"A{row}"].value = "Forecast series (by period; aligned with Calculations)"
+        ws[f"A{row}"].font = SECTION_FONT
+        row += 1
+        header_row = row
+        ws[f"A{row}"].value = "Series"
+        ws[f"A{row}"].font, ws[f"A{row}"].fill = HEADER_FONT, HEADER_FILL
+        ws[f"B{row}"].value = "Unit"
+        ws[f"B{row}"].font, ws[f"B{row}"].fill = HEADER_FONT, HEADER_FILL
+        row += 1
+        for item in self.model.inputs:
+            if item.kind != "series":
+                continue
+            write_text(ws[f"A{row}"], item.label)
+            write_text(ws[f"B{row}"], item.unit)
+            for p, value in enumerate(item.value, start=1):
+                c = ws[f"{self.col(p)}{row}"]
+                c.value = float(value)
+                c.fill, c.font = INPUT_FILL, INPUT_FONT
+                c.number_format = number_format("currency")
+                c.protection = Protection(locked=False)
+            self.define(f"In_{item.name}", f"Inputs!${self.col(1)}${row}:${self.last_col}${row}")
+            self.input_rows[item.name] = ("Inputs!", row)
+            row += 1
+        self.series_header_row = header_row
+        for p in range(1, self.n + 1):
+            ws.column_dimensions[self.col(p)].width = 12
+        ws.freeze_panes = "A5"
+        self.inputs_last_row = row
+
+    def add_validation(self, ws, validations, item: Input, ref: str):
+        if item.kind == "text":
+            key = ("list", item.choices)
+            if key not in validations:
+                dv = DataValidation(
+                    type="list",
+                    formula1='"' + ",".join(item.choices) + '"',
+                    allow_blank=False,
+                    showErrorMessage=True,
+                    errorTitle="Not a choice",
+                    error=f"Choose one of: {', '.join(item.choices)}",
+                )
+                ws.add_data_validation(dv)
+                validations[key] = dv
+            validations[key].add(ref)
+            return
+        if item.minimum is None and item.maximum is None:
+            return
+        whole = item.unit in ("0/1", "years", "year", "year #") and float(item.value).is_integer()
+        key = ("whole" if whole else "decimal", item.minimum, item.maximum)
+        if key not in validations:
+            low = -1e15 if item.minimum is None else item.minimum
+            high = 1e15 if item.maximum is None else item.maximum
+            dv = DataValidation(
+                type=key[0],
+                operator="between",
+                formula1=str(low),
+                formula2=str(high),
+                showErrorMessage=True,
+                errorTitle="Out of range",
+                error=f"Enter a number from {low:g} to {high:g}",
+            )
+            ws.add_data_validation(dv)
+            validations[key] = dv
+        validations[key].add(ref)
+
+    def write_block(self, ws, top: int, scenario_cell: str | None) -> Block:
+        """The model once on ``ws`` from row ``top``: drivers, lines, outputs.
+
+        ``scenario_cell`` names the cell holding this block's scenario name;
+        None means the workbook's selector, In_Scenario.
+        """
+        block = Block(ws.title, "")
+        row = top
+        model = self.model
+        # Rows first (formulas may refer forward to rows of this block).
+        layout = []
+        row += 1
+        for line in model.drivers:
+            block.cells[line.name] = f"$C${row}"
+            layout.append(("driver", line, row))
+            row += 1
+        section = None
+        for line in model.lines:
+            if line.section != section:
+                section = line.section
+                row += 1
+                layout.append(("section", section, row))
+                row += 1
+            block.rows[line.name] = ("", row)
+            layout.append(("line", line, row))
+            row += 1
+        row += 1
+        layout.append(("section", "Outputs", row))
+        row += 1
+        for out in model.outputs:
+            block.cells[f"{out.name}_out"] = f"$C${row}"
+            layout.append(("output", out, row))
+            row += 1
+        ws[f"A{top}"].value = "Drivers after the scenario"
+        ws[f"A{top}"].font = SECTION_FONT
+        for kind, item, r in layout:
+            if kind == "section":
+                ws[f"A{r}"].value = item
+                ws[f"A{r}"].font = SECTION_FONT
+                continue
+            write_text(ws[f"A{r}"], item.label)
+            write_text(ws[f"B{r}"], self.unit_label(item.unit))
+            fmt = number_format(item.unit)
+            if kind == "driver" and item.name == "scenario_index":
+                source = scenario_cell or "In_Scenario"
+                ws[f"C{r}"].value = f"=MATCH({source},List_Scenarios,0)"
+            elif kind in ("driver", "output"):
+                ctx = self.context(block)
+                ws[f"C{r}"].value = "=" + item.expr.excel(ctx)
+                ws[f"C{r}"].number_format = fmt
+                if kind == "output":
+                    ws[f"C{r}"].font = Font(bold=True)
+            else:
+                for p in range(1, self.n + 1):
+                    column = self.col(p)
+                    c = ws[f"{column}{r}"]
+                    c.value = "=" + item.expr.excel(self.context(block, column))
+                    c.number_format = fmt
+                    if item.total:
+                        c.font, c.border = Font(bold=True), TOTAL_BORDER
+                if item.total:
+                    ws[f"A{r}"].font = Font(bold=True)
+        block.end = row
+        return block
+
+    def unit_label(self, unit: str) -> str:
+        return self.spec.meta.currency if unit == "currency" else unit
+
+    def write_calc_frame(self):
+        ws = self.calc_ws
+        ws["A1"].value = "Calculations"
+        ws["A1"].font = TITLE_FONT
+        ws["A2"].value = '="Scenario: "&In_Scenario&"   (one formula per row, copied across)"'
+        ws["D3"].value = "Opening"
+        for col in ("A", "B", "C", "D"):
+            ws[f"{col}3"].font, ws[f"{col}3"].fill = HEADER_FONT, HEADER_FILL
+        ws["A3"].value, ws["B3"].value, ws["C3"].value = "Line", "Unit", "Value"
+        self.period_headers(ws, 3, f"#{self.main.rows['year'][1]}")
+        ws.column_dimensions["A"].width = 46
+        ws.column_dimensions["B"].width = 10
+        ws.column_dimensions["C"].width = 14
+        ws.column_dimensions["D"].width = 9
+        for p in range(1, self.n + 1):
+            ws.column_dimensions[self.col(p)].width = 13
+        ws.freeze_panes = f"{self.col(1)}4"
+        ws.print_area = f"A1:{self.last_col}{self.main.end}"
+        self.landscape(ws, fit_height=False)
+
+    def landscape(self, ws, fit_height=True):
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 1 if fit_height else 0
+        ws.print_options.horizontalCentered = True
+
+    def write_valuation(self):
+        ws = self.valuation_ws
+        ws["A1"].value = "Valuation"
+        ws["A1"].font = TITLE_FONT
+        ws["A2"].value = '="Scenario: "&In_Scenario'
+        ws.column_dimensions["A"].width = 58
+        ws.column_dimensions["B"].width = 18
+        ws.column_dimensions["C"].width = 12
+        for col, text in (("A", "Output"), ("B", "Value"), ("C", "Unit")):
+            ws[f"{col}4"].value = text
+            ws[f"{col}4"].font, ws[f"{col}4"].fill = HEADER_FONT, HEADER_FILL
+        row = 5
+        for out in self.model.outputs:
+            write_text(ws[f"A{row}"], out.label)
+            ws[f"B{row}"].value = f"=Calculations!{self.main.cells[out.name + '_out']}"
+            ws[f"B{row}"].number_format = number_format(out.unit)
+            ws[f"B{row}"].font = Font(bold=out.public)
+            write_text(ws[f"C{row}"], self.unit_label(out.unit))
+            name = f"Out_{out.name}" if out.public else f"Calc_{out.name}"
+            self.define(name, f"Valuation!$B${row}")
+            row += 1
+        row += 1
+        notes = [
+            "NPV: incremental free cash flow (case minus baseline) discounted from the end of "
+            "each period at the scenario's discount rate.",
+            "IRR starts from the periodic MIRR so Excel's iteration converges; periodic rates "
+            "are annualised. #NUM!: no IRR exists.",
+            "Payback: years until cumulative incremental FCF first turns non-negative, flows "
+            "accruing evenly within each period. #N/A: never within the horizon.",
+            "Peak funding: the deepest point of the cumulative incremental FCF (the J-curve).",
+            "eNPV: discounted FCF weighted by the probability of passing each gate before it.",
+        ]
+        ws[f"A{row}"].value = "How these are computed"
+        ws[f"A{row}"].font = SECTION_FONT
+        for note in notes:
+            row += 1
+            ws[f"A{row}"].value = note
+            ws[f"A{row}"].alignment = Alignment(wrap_text=True, vertical="top")
+            ws.merge_cells(f"A{row}:C{row}")
+            ws.row_dimensions[row].height = 30
+        ws.print_area = f"A1:C{row}"
+        self.landscape(ws)
+        ws.page_setup.orientation = "portrait"
+
+    def write_scenarios(self):
+        calc = self.scenario_calc_ws
+        calc["A1"].value = "The model once per scenario, so the Scenarios sheet is live"
+        calc["A1"].font = TITLE_FONT
+        top = 3
+        self.scenario_blocks = {}
+        for name in SCENARIOS:
+            write_text(calc[f"A{top}"], "Scenario")
+            write_text(calc[f"C{top}"], name)
+            calc[f"C{top}"].font = Font(bold=True)
+            block = self.write_block(calc, top + 1, scenario_cell=f"$C${top}")
+            self.scenario_blocks[name] = block
+            top = block.end + 3
+        calc.column_dimensions["A"].width = 46
+        calc.sheet_state = "hidden"
+
+        ws = self.scenarios_ws
+        ws["A1"].value = "Scenarios: Low, Base and High side by side (live)"
+        ws["A1"].font = TITLE_FONT
+        ws.column_dimensions["A"].width = 46
+        for i in range(len(SCENARIOS)):
+            ws.column_dimensions[X.column_letter(2 + i)].width = 16
+        row = 3
+        ws[f"A{row}"].value = "Output"
+        for i, name in enumerate(SCENARIOS):
+            write_text(ws.cell(row=row, column=2 + i), name)
+        for c in ws[row][:4]:
+            c.font, c.fill = HEADER_FONT, HEADER_FILL
+        row += 1
+        self.scenario_npv_row = None
+        for out in self.model.outputs:
+            if not out.public:
+                continue
+            write_text(ws[f"A{row}"], out.label)
+            for i, name in enumerate(SCENARIOS):
+                cell = self.scenario_blocks[name].cells[f"{out.name}_out"]
+                c = ws.cell(row=row, column=2 + i, value=f"=ScenarioCalcs!{cell}")
+                c.number_format = number_format(out.unit)
+            if out.name == "NPV":
+                self.scenario_npv_row = row
+            row += 1
+        row += 1
+        ws[f"A{row}"].value = "Adjustments (change them on the Inputs sheet)"
+        ws[f"A{row}"].font = SECTION_FONT
+        row += 1
+        for item in self.model.inputs:
+            if item.section == "Scenarios":
+                write_text(ws[f"A{row}"], item.label)
+                ws[f"B{row}"].value = f"=In_{item.name}"
+                ws[f"B{row}"].number_format = FORMATS["% change"]
+                row += 1
+        chart = BarChart()
+        chart.title = "NPV by scenario"
+        chart.y_axis.title = self.spec.meta.currency
+        chart.y_axis.numFmt = "#,##0"
+        data = Reference(
+            ws, min_col=2, max_col=4, min_row=self.scenario_npv_row, max_row=self.scenario_npv_row
+        )
+        chart.add_data(data, from_rows=True, titles_from_data=False)
+        chart.set_categories(Reference(ws, min_col=2, max_col=4, min_row=3, max_row=3))
+        chart.legend = None
+        chart.height, chart.width = 7, 12
+        self.scenario_chart_ref = data
+        ws.add_chart(chart, "F3")
+        ws.print_area = f"A1:M{row}"
+        self.landscape(ws)
+
+    def write_sensitivity(self):
+        ws = self.sensitivity_ws
+        ws["A1"].value = "Sensitivity: one-way tornado of NPV"
+        ws["A1"].font = TITLE_FONT
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        ws["A2"].value = (
+            f"Snapshot computed by the bizcase engine when the workbook was "
+            f"generated ({stamp}), Base scenario, each driver moved alone by "
+            f"its Low/High scenario adjustment (or -/+20% where none is set). "
+            f"Not live: regenerate after changing inputs."
+        )
+        ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells("A2:F2")
+        ws.row_dimensions[2].height = 45
+        rows = tornado(self.model)
+        headers = (
+            "Driver",
+            "Low setting",
+            "High setting",
+            "NPV at low",
+            "NPV at high",
+            "Swing",
+            "Change at low",
+            "Change at high",
+        )
+        for i, h in enumerate(headers):
+            c = ws.cell(row=4, column=1 + i, value=h)
+            c.font, c.fill = HEADER_FONT, HEADER_FILL
+        base = self.evaluations["Base"].outputs["NPV"]
+        ws["A3"].value = "Base NPV"
+        ws["A3"].font = Font(bold=True)
+        ws["D3"].value = base
+        ws["D3"].number_format = FORMATS["currency"]
+        ws["D3"].font = Font(bold=True)
+        for r, item in enumerate(rows, start=5):
+            values = (
+                item.label,
+                item.low_change,
+                item.high_change,
+                item.npv_low,
+                item.npv_high,
+                item.swing,
+                item.npv_low - base,
+                item.npv_high - base,
+            )
+            for col, value in enumerate(values, start=1):
+                c = ws.cell(row=r, column=col, value=value)
+                c.fill = SNAPSHOT_FILL
+                c.number_format = "+0%;-0%;0%" if col in (2, 3) else FORMATS["currency"]
+        last = 4 + len(rows)
+        chart = BarChart()
+        chart.type = "bar"
+        chart.grouping = "clustered"
+        chart.overlap = 100
+        chart.title = "NPV change from Base, one driver at a time"
+        chart.x_axis.title = None
+        chart.y_axis.numFmt = "#,##0"
+        for col, _title in ((8, "Low setting"), (9, "High setting")):
+            ref = Reference(ws, min_col=col, min_row=5, max_row=last)
+            chart.add_data(ref, titles_from_data=False)
+            chart.series[-1].tx = None
+        chart.series[0].tx = SeriesLabel(v="Low setting")
+        chart.series[1].tx = SeriesLabel(v="High setting")
+        chart.set_categories(Reference(ws, min_col=1, min_row=5, max_row=last))
+        chart.x_axis.scaling.orientation = "maxMin"
+        chart.x_axis.tickLblPos = "low"  # driver names left of the bars, not across them
+        chart.height, chart.width = 8, 16
+        self.tornado_refs = (ws, last)
+        ws.add_chart(chart, f"A{last + 2}")
+        ws.column_dimensions["A"].width = 34
+        for col in "BCDEFGH":
+            ws.column_dimensions[col].width = 15
+        ws.print_area = f"A1:H{last + 20}"
+        self.landscape(ws)
+
+    def write_kpis(self):
+        ws = self.kpi_ws
+        ws["A1"].value = "KPIs: targets by year, with room for actuals"
+        ws["A1"].font = TITLE_FONT
+        ws["A2"].value = (
+            "Targets follow the selected scenario. Enter actuals in the yellow "
+            "cells; variance = actual - target."
+        )
+        years = list(
+            range(self.spec.meta.start_year, self.spec.meta.start_year + self.spec.meta.horizon)
+        )
+        ws["A4"].value, ws["B4"].value = "KPI", "Row"
+        ws["C4"].value = "=In_StartYear"
+        for j in range(1, len(years)):
+            ws.cell(row=4, column=3 + j, value=f"={X.column_letter(2 + j)}4+1")
+        for c in ws[4][: 2 + len(years)]:
+            c.font, c.fill = HEADER_FONT, HEADER_FILL
+        year_row = self.main.rows["year"][1]
+        year_range = f"Calculations!${self.col(1)}${year_row}:${self.last_col}${year_row}"
+        kpis = [
+            ("Units sold", "units", "units"),
+            ("Revenue", "revenue", "currency"),
+            ("EBITDA", "ebitda", "currency"),
+            ("Incremental FCF", "incremental_fcf", "currency"),
+        ]
+        row = 5
+        for label, line, unit in kpis:
+            line_row = self.main.rows[line][1]
+            line_range = f"Calculations!${self.col(1)}${line_row}:${self.last_col}${line_row}"
+            for kind in ("Target", "Actual", "Variance"):
+                ws.cell(row=row, column=1, value=label if kind == "Target" else None)
+                ws.cell(row=row, column=2, value=kind)
+                for j in range(len(years)):
+                    col = X.column_letter(3 + j)
+                    c = ws[f"{col}{row}"]
+                    if kind == "Target":
+                        c.value = f"=SUMIF({year_range},{col}$4,{line_range})"
+                    elif kind == "Actual":
+                        c.fill, c.font = INPUT_FILL, INPUT_FONT
+                        c.protection = Protection(locked=False)
+                    else:
+                        c.value = f'=IF({col}{row - 1}="","",{col}{row - 1}-{col}{row - 2})'
+                    c.number_format = number_format(unit)
+                row += 1
+            row += 1
+        ws.column_dimensions["A"].width = 22
+        ws.column_dimensions["B"].width = 10
+        ws.freeze_panes = "C5"
+        self.landscape(ws)
+
+    def write_checks(self):
+        ws = self.checks_ws
+        ws["A1"].value = "Checks"
+        ws["A1"].font = TITLE_FONT
+        ws.column_dimensions["A"].width = 80
+        ws.column_dimensions["B"].width = 12
+        rows = self.main.rows
+        sums = {
+            name: f"SUM(Calculations!${self.col(1)}${rows[name][1]}:${self.last_col}$"
+            f"{rows[name][1]})"
+            for name in rows
+        }
+        end = f"Calculations!${self.last_col}$"
+        base_npv = f"ScenarioCalcs!{self.scenario_blocks['Base'].cells['NPV_out']}"
+        selected = {
+            name: f"ScenarioCalcs!{self.scenario_blocks[name].cells['NPV_out']}"
+            for name in SCENARIOS
+        }
+        checks = [
+            (
+                "The scenario selector holds Low, Base or High",
+                "ISNUMBER(MATCH(In_Scenario,List_Scenarios,0))",
+            ),
+            (
+                "Gross profit = revenue + COGS (all periods)",
+                f"ABS({sums['gross_profit']}-{sums['revenue']}-{sums['cogs']})<=In_CheckTolerance",
+            ),
+            (
+                "Free cash flow = NOPAT + depreciation added back + capex + working capital + "
+                "salvage + terminal value",
+                f"ABS({sums['fcf']}-({sums['nopat']}-{sums['depreciation']}+{sums['capex']}+"
+                f"{sums['wc_change']}+{sums['salvage']}+{sums['salvage_tax']}+"
+                f"{sums['terminal_value']}))<=In_CheckTolerance",
+            ),
+            (
+                "Net book value at the end = capex - depreciation to date",
+                f"ABS({end}{rows['book_value'][1]}+{sums['capex']}-{sums['depreciation']})"
+                f"<=In_CheckTolerance",
+            ),
+            (
+                "Discount factors are positive",
+                f"MIN(Calculations!${self.col(1)}$"
+                f"{rows['discount_factor'][1]}:{end}{rows['discount_factor'][1]})>0",
+            ),
+            (
+                "The live scenario table agrees with the selected scenario",
+                f"ABS(Out_NPV-CHOOSE(MATCH(In_Scenario,List_Scenarios,0),{selected['Low']},"
+                f"{selected['Base']},{selected['High']}))<=In_CheckTolerance",
+            ),
+            (
+                "Low NPV <= Base NPV <= High NPV (scenarios ordered as named)",
+                f"AND({selected['Low']}<={base_npv},{base_npv}<={selected['High']})",
+            ),
+        ]
+        ws["A3"].value, ws["B3"].value = "Check", "OK?"
+        for c in ws[3][:2]:
+            c.font, c.fill = HEADER_FONT, HEADER_FILL
+        row = 4
+        first = row
+        for label, formula in checks:
+            ws[f"A{row}"].value = label
+            ws[f"B{row}"].value = f"=IF({formula},1,0)"
+            ws[f"B{row}"].number_format = '"OK";;"FAIL"'
+            row += 1
+        row += 1
+        ws[f"A{row}"].value = "Master check (every check above passes)"
+        ws[f"A{row}"].font = Font(bold=True)
+        ws[f"B{row}"].value = f"=IF(MIN(B{first}:B{row - 2})=1,1,0)"
+        ws[f"B{row}"].number_format = '"OK";;"FAIL"'
+        ws[f"B{row}"].font = Font(bold=True)
+        self.define("Check_Master", f"Checks!$B${row}")
+        row += 2
+        ws[f"A{row}"].value = "Tolerance for the equality checks"
+        ws[f"B{row}"].value = 0.01
+        ws[f"B{row}"].fill, ws[f"B{row}"].font = INPUT_FILL, INPUT_FONT
+        ws[f"B{row}"].protection = Protection(locked=False)
+        self.define("In_CheckTolerance", f"Checks!$B${row}")
+        self.landscape(ws)
+
+    def write_cover(self):
+        ws = self.cover
+        meta = self.spec.meta
+        ws.column_dimensions["A"].width = 28
+        ws.column_dimensions["B"].width = 22
+        ws.column_dimensions["C"].width = 4
+        for col in "DEFGHIJK":
+            ws.column_dimensions[col].width = 11
+        write_text(ws["A1"], meta.name)
+        ws["A1"].font = TITLE_FONT
+        write_text(ws["A2"], f"{meta.product_line} · {meta.owner} · stage: {meta.stage}")
+        ws["A4"].value = "Decision asked for"
+        ws["A4"].font = SECTION_FONT
+        write_text(ws["A5"], meta.decision or "(none stated in the spec)")
+        ws["A5"].alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells("A5:K5")
+        ws.row_dimensions[5].height = 32
+        ws["A7"].value = "Scenario shown"
+        ws["B7"].value = "=In_Scenario"
+        ws["B7"].font = Font(bold=True)
+        headline = [
+            ("Net present value", "NPV"),
+            ("Risk-adjusted NPV", "eNPV"),
+            ("IRR", "IRR"),
+            ("Payback", "Payback"),
+            ("Peak funding", "PeakFunding"),
+            ("Break-even year", "BreakEvenYear"),
+            ("Profitability index", "PI"),
+        ]
+        ws["A9"].value = "Headline"
+        ws["A9"].font = SECTION_FONT
+        units = {o.name: o.unit for o in self.model.outputs}
+        for i, (label, name) in enumerate(headline):
+            r = 10 + i
+            ws[f"A{r}"].value = label
+            ws[f"B{r}"].value = f"=Out_{name}"
+            ws[f"B{r}"].number_format = number_format(units[name])
+            ws[f"B{r}"].font = Font(bold=True, size=12)
+        r = 10 + len(headline) + 1
+        ws[f"A{r}"].value = "Model checks"
+        ws[f"B{r}"].value = '=IF(Check_Master=1,"All pass","CHECK FAILED")'
+        ws[f"B{r}"].font = Font(bold=True)
+        write_text(
+            ws[f"A{r + 1}"],
+            f"Currency {meta.currency}; {meta.horizon} years from "
+            f"{meta.start_year}, {meta.periods}.",
+        )
+        ws[f"A{r + 1}"].font = Font(italic=True, color="595959")
+        self.cover_charts(ws)
+        ws.print_area = "A1:K40"
+        self.landscape(ws)
+
+    def cover_charts(self, ws):
+        calc = self.calc_ws
+        rows = self.main.rows
+        cats = Reference(
+            calc, min_col=FIRST_PERIOD_COLUMN, max_col=FIRST_PERIOD_COLUMN + self.n - 1, min_row=3
+        )
+        jcurve = LineChart()
+        jcurve.title = "Cumulative incremental cash flow (J-curve)"
+        jcurve.add_data(
+            Reference(
+                calc,
+                min_col=FIRST_PERIOD_COLUMN,
+                max_col=FIRST_PERIOD_COLUMN + self.n - 1,
+                min_row=rows["cum_fcf"][1],
+            ),
+            from_rows=True,
+            titles_from_data=False,
+        )
+        jcurve.set_categories(cats)
+        jcurve.legend = None
+        jcurve.y_axis.numFmt = "#,##0"
+        jcurve.height, jcurve.width = 6.5, 12
+        ws.add_chart(jcurve, "D7")
+        pnl = BarChart()
+        pnl.title = "Revenue and EBITDA"
+        for name in ("revenue", "ebitda"):
+            pnl.add_data(
+                Reference(
+                    calc,
+                    min_col=FIRST_PERIOD_COLUMN,
+                    max_col=FIRST_PERIOD_COLUMN + self.n - 1,
+                    min_row=rows[name][1],
+                ),
+                from_rows=True,
+                titles_from_data=False,
+            )
+        pnl.series[0].tx = SeriesLabel(v="Revenue")
+        pnl.series[1].tx = SeriesLabel(v="EBITDA")
+        pnl.set_categories(cats)
+        pnl.y_axis.numFmt = "#,##0"
+        pnl.height, pnl.width = 6.5, 12
+        ws.add_chart(pnl, "D21")
+        scen = BarChart()
+        scen.title = "NPV by scenario"
+        scen.add_data(self.scenario_chart_ref, from_rows=True, titles_from_data=False)
+        scen.set_categories(Reference(self.scenarios_ws, min_col=2, max_col=4, min_row=3))
+        scen.legend = None
+        scen.y_axis.numFmt = "#,##0"
+        scen.height, scen.width = 6.5, 9
+        ws.add_chart(scen, "A21")
+
+    def write_meta(self):
+        ws = self.meta_ws
+        ws["A1"].value = "template_version"
+        ws["B1"].value = TEMPLATE_VERSION
+        ws["A2"].value = "bizcase_version"
+        ws["B2"].value = _version()
+        ws["A3"].value = "generated_at"
+        ws["B3"].value = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        ws["A4"].value = "spec_json (concatenate B4 onwards)"
+        text = json.dumps(self.spec.model_dump(mode="json"), separators=(",", ":"))
+        for i in range(0, max(len(text), 1), SPEC_CHUNK):
+            write_text(ws.cell(row=4, column=2 + i // SPEC_CHUNK), text[i : i + SPEC_CHUNK])
+        ws.sheet_state = "hidden"
+
+    def protect(self):
+        for ws in self.wb.worksheets:
+            if ws.title == "_bizcase":
+                continue
+            ws.protection.sheet = True  # no password: a guard against slips, not a lock
+
+
+def _version() -> str:
+    try:
+        return metadata.version("bizcase")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def build_workbook(spec: Spec) -> Workbook:
+    """The business-case workbook for ``spec``, in memory."""
+    return BusinessCaseWriter(spec).build()
+
+
+def write_business_case(spec: Spec, path: str | Path, overwrite: bool = False) -> Path:
+    """Generate the workbook and write it atomically (temporary file, then rename).
+
+    Refuses to replace an existing file unless ``overwrite``.
+    """
+    from udfs.errors import BizcaseError
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise BizcaseError(f"{path}: already exists; pass --force to overwrite it")
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise BizcaseError(f"{path}: the workbook needs an .xlsx name")
+    wb = build_workbook(spec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
