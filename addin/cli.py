@@ -20,7 +20,12 @@ from rich.table import Table
 
 from udfs.errors import BizcaseError
 from udfs.metrics import project_metrics
-from workbooks.projects import example_path, read_projects
+from udfs.model import evaluate as evaluate_model
+from udfs.spec import SpecError, load_spec
+from workbooks.business_case import write_business_case
+from workbooks.examples import EXAMPLES, example_spec
+from workbooks.projects import example_projects_path, read_projects
+from workbooks.reader import read_business_case
 
 app = typer.Typer(
     name="bizcase",
@@ -70,7 +75,7 @@ def metrics(
     Example: bizcase metrics projects.csv --json
     """
     try:
-        projects = read_projects(table or example_path())
+        projects = read_projects(table or example_projects_path())
         result = project_metrics(projects.flows, projects.discount_rates, index=projects.names)
     except BizcaseError as e:
         _fail(str(e))
@@ -88,6 +93,117 @@ def metrics(
         typer.echo(json.dumps(rows, indent=2))
         return
     _print_metrics(result, projects.product_lines, title=str(table or "Example portfolio"))
+
+
+@app.command()
+def new(
+    spec: Annotated[Path | None, typer.Argument(help="Spec file (.toml or .json).")] = None,
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", help="Workbook (.xlsx), or a folder with --all-examples."),
+    ] = Path("case.xlsx"),
+    example: Annotated[
+        str | None,
+        typer.Option(
+            "--example",
+            help=f"Use a bundled example instead of a spec: {', '.join(EXAMPLES)}.",
+            show_default=False,
+        ),
+    ] = None,
+    all_examples: Annotated[
+        bool, typer.Option("--all-examples", help="Write every bundled example into the -o folder.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+):
+    """Generate the standard business-case workbook from a spec.
+
+    Example: bizcase new spec.toml -o case.xlsx   (or: bizcase new --example saas -o saas.xlsx)
+    """
+    try:
+        if all_examples:
+            for name in EXAMPLES:
+                path = write_business_case(example_spec(name), output / f"{name}.xlsx", force)
+                typer.echo(f"wrote {path}")
+            return
+        if (spec is None) == (example is None):
+            _fail("give a spec file or --example NAME (not both)", status=2)
+        loaded = example_spec(example) if example else load_spec(spec)
+        path = write_business_case(loaded, output, overwrite=force)
+    except SpecError as e:
+        typer.echo(
+            f"bizcase: {len(e.problems)} problem(s) in {e.source}; no file written:", err=True
+        )
+        for problem in e.problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(1) from None
+    except BizcaseError as e:
+        _fail(str(e))
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+def evaluate(
+    files: Annotated[list[Path], typer.Argument(help="Business-case workbooks (.xlsx).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", help="Low, Base or High instead of the workbook's In_Scenario."),
+    ] = None,
+):
+    """The engine's outputs for a workbook's inputs (read by defined name).
+
+    Keys are the Out_ names without the prefix; null where a result does not exist
+    (no IRR, never pays back). Example: bizcase evaluate case.xlsx --json
+    """
+    results = {}
+    try:
+        for path in files:
+            case = read_business_case(path)
+            result = evaluate_model(case.model, case.values, scenario)
+            results[str(path)] = (case, result)
+    except (BizcaseError, ValueError) as e:
+        _fail(str(e))
+    if as_json:
+        payload = {
+            p: {k: _json_number(v) for k, v in r.outputs.items()} for p, (_, r) in results.items()
+        }
+        typer.echo(json.dumps(payload[str(files[0])] if len(files) == 1 else payload, indent=2))
+        return
+    _print_cases(results)
+
+
+def _print_cases(results) -> None:
+    console = Console(width=max(shutil.get_terminal_size().columns, 150))
+    out = Table(
+        title="Business cases (engine results for each workbook's inputs)", title_justify="left"
+    )
+    for header in (
+        "Case",
+        "Scenario",
+        "NPV",
+        "eNPV",
+        "IRR",
+        "Payback",
+        "Peak funding",
+        "Break-even",
+    ):
+        out.add_column(
+            header, justify="left" if header in ("Case", "Scenario") else "right", no_wrap=True
+        )
+    for _, (case, r) in results.items():
+        o = r.outputs
+        currency = case.model.spec.meta.currency
+        out.add_row(
+            case.model.spec.meta.name,
+            r.scenario,
+            f"{currency} {_money(o['NPV'])}",
+            _money(o["eNPV"]),
+            _percent(o["IRR"]),
+            _years(o["Payback"]),
+            _money(o["PeakFunding"]),
+            "never" if not math.isfinite(o["BreakEvenYear"]) else f"{o['BreakEvenYear']:.0f}",
+        )
+    console.print(out)
 
 
 def _print_metrics(result, product_lines, title: str) -> None:
@@ -137,7 +253,7 @@ def _percent(x: float) -> str:
 
 
 def _years(x: float) -> str:
-    return "never" if x == math.inf else f"{x:.2f} y"
+    return "never" if not math.isfinite(x) else f"{x:.2f} y"
 
 
 def _ratio(x: float) -> str:

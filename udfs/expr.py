@@ -212,9 +212,7 @@ class Lag(Expr):
 
     def evaluate(self, ctx):
         v = ctx.values[self.name]
-        k = np.broadcast_to(
-            np.asarray(self.periods.evaluate(ctx), dtype=float), (*v.shape[:-1], 1)
-        )
+        k = np.broadcast_to(np.asarray(self.periods.evaluate(ctx), dtype=float), (*v.shape[:-1], 1))
         t = np.arange(1, v.shape[-1] + 1)
         source = t[None, :] - k  # 1-based period to read
         idx = np.clip(source - 1, 0, v.shape[-1] - 1).astype(int)

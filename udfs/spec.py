@@ -121,7 +121,9 @@ class Investment(_Strict):
 class Finance(_Strict):
     discount_rate: Annotated[float, Field(gt=-0.99, le=1.0)]
     tax_rate: Fraction = 0.25
-    working_capital_pct: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
+    working_capital_pct: Annotated[float, Field(ge=-1.0, le=2.0)] = Field(
+        default=0.0, description="Of annual revenue; negative when customers pay in advance"
+    )
     terminal_value: Literal["none", "perpetuity", "exit_multiple"] = "none"
     terminal_growth: Annotated[float, Field(ge=-0.5, le=0.2)] = 0.0
     exit_multiple: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0

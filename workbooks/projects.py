@@ -29,7 +29,7 @@ class Projects:
     flows: np.ndarray
 
 
-def example_path() -> Path:
+def example_projects_path() -> Path:
     """The bundled example portfolio."""
     return Path(str(resources.files("workbooks") / "examples" / EXAMPLE))
 

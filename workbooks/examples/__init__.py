@@ -1,0 +1,30 @@
+"""The bundled example specs and project table."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from udfs.spec import Spec, load_spec
+
+#: Example name -> spec file, the documented example first.
+EXAMPLES = {
+    "analytics_addon": "analytics_addon.toml",
+    "saas": "saas_subscription.toml",
+    "hardware": "hardware_capex.toml",
+    "sunset": "product_sunset.toml",
+}
+
+
+def example_path(name: str) -> Path:
+    if name not in EXAMPLES:
+        from udfs.errors import BizcaseError
+
+        raise BizcaseError(
+            f"--example: no example named {name!r}; choose from {', '.join(EXAMPLES)}"
+        )
+    return Path(str(resources.files(__name__) / EXAMPLES[name]))
+
+
+def example_spec(name: str) -> Spec:
+    return load_spec(example_path(name))
