@@ -13,8 +13,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,bench]"
 	touch $(STAMP)
 
-## demo: set up, then compute the headline metrics of the bundled example portfolio
+## demo: set up, generate the example business-case workbooks into demo-output/,
+## print their headline outputs, then the metrics of the example project table
 demo: $(STAMP)
+	$(VENV)/bin/bizcase new --all-examples -o demo-output --force
+	$(VENV)/bin/bizcase evaluate demo-output/*.xlsx
 	$(VENV)/bin/bizcase metrics
 
 ## test: set up, then run the test suite (LibreOffice tests skip without soffice
@@ -26,6 +29,7 @@ test: $(STAMP)
 ## bench: compare the engine with numpy-financial and pyxirr (not part of `make test`)
 bench: $(STAMP)
 	$(PY) tests/benchmarks/bench_finance.py
+	$(PY) tests/benchmarks/bench_workbook.py
 
 ## lint: ruff lint and format check
 lint: $(STAMP)

@@ -922,6 +922,20 @@ def _lines(spec: Spec) -> list[Line]:
             X.CumSum("discounted_fcf"),
         ),
         Line(
+            "operating_fcf",
+            "Incremental FCF before terminal value",
+            "Valuation",
+            "currency",
+            r("incremental_fcf") - r("terminal_value"),
+        ),
+        Line(
+            "cum_operating_fcf",
+            "Cumulative incremental FCF before terminal value (J-curve)",
+            "Valuation",
+            "currency",
+            X.CumSum("operating_fcf"),
+        ),
+        Line(
             "pv_terminal",
             "Discounted terminal value",
             "Valuation",

@@ -486,6 +486,7 @@ class BusinessCaseWriter:
         chart.add_data(data, from_rows=True, titles_from_data=False)
         chart.set_categories(Reference(ws, min_col=2, max_col=4, min_row=3, max_row=3))
         chart.legend = None
+        chart.x_axis.tickLblPos = "low"
         chart.height, chart.width = 7, 12
         self.scenario_chart_ref = data
         ws.add_chart(chart, "F3")
@@ -731,7 +732,10 @@ class BusinessCaseWriter:
         for i, (label, name) in enumerate(headline):
             r = 10 + i
             ws[f"A{r}"].value = label
-            ws[f"B{r}"].value = f"=Out_{name}"
+            # A result that does not exist reads as words on the Cover, not an error code.
+            missing = "never" if name in ("Payback", "BreakEvenYear") else "none"
+            ws[f"B{r}"].value = f'=IFERROR(Out_{name},"{missing}")'
+            ws[f"B{r}"].alignment = Alignment(horizontal="right")
             ws[f"B{r}"].number_format = number_format(units[name])
             ws[f"B{r}"].font = Font(bold=True, size=12)
         r = 10 + len(headline) + 1
@@ -755,19 +759,20 @@ class BusinessCaseWriter:
             calc, min_col=FIRST_PERIOD_COLUMN, max_col=FIRST_PERIOD_COLUMN + self.n - 1, min_row=3
         )
         jcurve = LineChart()
-        jcurve.title = "Cumulative incremental cash flow (J-curve)"
+        jcurve.title = "Cumulative cash flow before terminal value"
         jcurve.add_data(
             Reference(
                 calc,
                 min_col=FIRST_PERIOD_COLUMN,
                 max_col=FIRST_PERIOD_COLUMN + self.n - 1,
-                min_row=rows["cum_fcf"][1],
+                min_row=rows["cum_operating_fcf"][1],
             ),
             from_rows=True,
             titles_from_data=False,
         )
         jcurve.set_categories(cats)
         jcurve.legend = None
+        jcurve.x_axis.tickLblPos = "low"  # year labels below the plot, not across negatives
         jcurve.y_axis.numFmt = "#,##0"
         jcurve.height, jcurve.width = 6.5, 12
         ws.add_chart(jcurve, "D7")
@@ -787,6 +792,7 @@ class BusinessCaseWriter:
         pnl.series[0].tx = SeriesLabel(v="Revenue")
         pnl.series[1].tx = SeriesLabel(v="EBITDA")
         pnl.set_categories(cats)
+        pnl.x_axis.tickLblPos = "low"
         pnl.y_axis.numFmt = "#,##0"
         pnl.height, pnl.width = 6.5, 12
         ws.add_chart(pnl, "D21")
@@ -795,6 +801,7 @@ class BusinessCaseWriter:
         scen.add_data(self.scenario_chart_ref, from_rows=True, titles_from_data=False)
         scen.set_categories(Reference(self.scenarios_ws, min_col=2, max_col=4, min_row=3))
         scen.legend = None
+        scen.x_axis.tickLblPos = "low"
         scen.y_axis.numFmt = "#,##0"
         scen.height, scen.width = 6.5, 9
         ws.add_chart(scen, "A21")
