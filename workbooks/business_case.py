@@ -199,7 +199,9 @@ class BusinessCaseWriter:
                 write_text(cell, item.value)
             else:
                 cell.value = float(item.value)
-                cell.number_format = number_format(item.unit)
+                whole = item.unit in ("years", "year", "year #", "per year", "0/1")
+                whole = whole and float(item.value).is_integer()
+                cell.number_format = "0" if whole else number_format(item.unit)
             cell.fill, cell.font = INPUT_FILL, INPUT_FONT
             cell.protection = Protection(locked=False)
             write_text(ws[f"C{row}"], item.unit)
@@ -247,6 +249,8 @@ class BusinessCaseWriter:
         for p in range(1, self.n + 1):
             ws.column_dimensions[self.col(p)].width = 12
         ws.freeze_panes = "A5"
+        ws.print_area = f"A1:D{row}"
+        self.landscape(ws, fit_height=False)
         self.inputs_last_row = row
 
     def add_validation(self, ws, validations, item: Input, ref: str):
@@ -550,10 +554,10 @@ class BusinessCaseWriter:
         chart.title = "NPV change from Base, one driver at a time"
         chart.x_axis.title = None
         chart.y_axis.numFmt = "#,##0"
-        for col, _title in ((8, "Low setting"), (9, "High setting")):
-            ref = Reference(ws, min_col=col, min_row=5, max_row=last)
-            chart.add_data(ref, titles_from_data=False)
-            chart.series[-1].tx = None
+        for col in (7, 8):  # the NPV changes at the low and the high setting
+            chart.add_data(
+                Reference(ws, min_col=col, min_row=5, max_row=last), titles_from_data=False
+            )
         chart.series[0].tx = SeriesLabel(v="Low setting")
         chart.series[1].tx = SeriesLabel(v="High setting")
         chart.set_categories(Reference(ws, min_col=1, min_row=5, max_row=last))
