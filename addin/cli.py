@@ -26,6 +26,7 @@ from workbooks.business_case import write_business_case
 from workbooks.examples import EXAMPLES, example_spec
 from workbooks.projects import example_projects_path, read_projects
 from workbooks.reader import read_business_case
+from workbooks.rollup import build_report, read_cases, workbook_paths
 
 app = typer.Typer(
     name="bizcase",
@@ -170,6 +171,115 @@ def evaluate(
         typer.echo(json.dumps(payload[str(files[0])] if len(files) == 1 else payload, indent=2))
         return
     _print_cases(results)
+
+
+@app.command()
+def rollup(
+    inputs: Annotated[list[Path], typer.Argument(help="Business-case workbooks or folders.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Portfolio workbook to write.")
+    ] = Path("portfolio.xlsx"),
+    budget: Annotated[
+        float | None,
+        typer.Option("--budget", help="Total capital available over the portfolio's years."),
+    ] = None,
+    budget_by_year: Annotated[
+        str | None,
+        typer.Option(
+            "--budget-by-year",
+            help="Capital limit per calendar year, comma-separated, from the "
+            "first year of any case.",
+        ),
+    ] = None,
+    rank_by: Annotated[str, typer.Option("--rank-by", help="npv, pi, irr, enpv or score.")] = "npv",
+    value: Annotated[
+        str, typer.Option("--value", help="What selection maximises: npv or enpv.")
+    ] = "npv",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the totals as JSON.")] = False,
+):
+    """Roll a folder of business cases up into a portfolio workbook, and choose what to fund.
+
+    Exit status: 0 when every file rolled up, 3 when some could not be read (they are listed
+    on the Exceptions sheet), 1 when nothing could be done.
+    Example: bizcase rollup cases/ -o portfolio.xlsx --budget 12000000
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    if budget is not None and budget_by_year is not None:
+        _fail("give --budget or --budget-by-year, not both", status=2)
+    if value not in ("npv", "enpv"):
+        _fail(f"--value: must be npv or enpv; got {value!r}", status=2)
+    by_year = None
+    if budget_by_year is not None:
+        try:
+            by_year = [float(x) for x in budget_by_year.split(",")]
+        except ValueError:
+            _fail(
+                f"--budget-by-year: expected numbers separated by commas; got {budget_by_year!r}",
+                status=2,
+            )
+    paths = workbook_paths(inputs)
+    if not paths:
+        _fail("no files to roll up")
+    with Progress(
+        TextColumn("reading cases"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    ) as progress:
+        task = progress.add_task("read", total=len(paths))
+        rolled = read_cases(paths, progress=lambda _: progress.advance(task))
+    try:
+        report = build_report(rolled, budget, by_year, rank_by, value)
+        from workbooks.portfolio_workbook import write_portfolio
+
+        path = write_portfolio(report, output, overwrite=force)
+    except BizcaseError as e:
+        for _file, reason in rolled.exceptions:
+            typer.echo(f"bizcase: skipped {reason}", err=True)
+        _fail(str(e))
+    m = report.metrics
+    selected_npv = sum(
+        c.npv for c, s in zip(report.aligned.cases, report.selected, strict=True) if s
+    )
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "cases": m.cases,
+                    "npv": m.npv,
+                    "enpv": m.enpv,
+                    "capital": m.capital,
+                    "irr": _json_number(m.irr),
+                    "selected_npv": selected_npv,
+                    "selected": [
+                        c.id
+                        for c, s in zip(report.aligned.cases, report.selected, strict=True)
+                        if s
+                    ],
+                    "exceptions": [{"file": str(f), "reason": r} for f, r in rolled.exceptions],
+                },
+                indent=2,
+            )
+        )
+    else:
+        typer.echo(
+            f"wrote {path}: {m.cases} cases, NPV {_money(m.npv)}, eNPV "
+            f"{_money(m.enpv)}, capital {_money(m.capital)}; funded "
+            f"{int(report.selected.sum())} with NPV {_money(selected_npv)}"
+        )
+    for _file, reason in rolled.exceptions:
+        typer.echo(f"bizcase: skipped {reason}", err=True)
+    for file, name, cached, engine in rolled.overrides:
+        typer.echo(
+            f"bizcase: {file}: {name} in the file is {cached:,.6g} but the inputs give "
+            f"{engine:,.6g} (a formula was edited or overwritten)",
+            err=True,
+        )
+    if rolled.exceptions:
+        raise typer.Exit(3)
 
 
 def _print_cases(results) -> None:

@@ -69,6 +69,12 @@ class Meta(_Strict):
     stage: Literal[STAGES] = "development"
     decision: Text = ""
     notes: Text = ""
+    # Portfolio attributes: how the case takes part in a rollup and selection.
+    id: Annotated[str, Field(max_length=40)] = ""
+    strategic_score: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    mandatory: bool = False
+    exclusive_group: Annotated[str, Field(max_length=40)] = ""
+    depends_on: Annotated[str, Field(max_length=40)] = ""
 
 
 class Market(_Strict):

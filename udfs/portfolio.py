@@ -1,0 +1,326 @@
+"""Portfolio engine: roll cases up, rank them, and choose what to fund.
+
+Pure numpy/scipy/pandas. Cases are aligned on calendar years; money is in
+one currency (the caller converts). Selection under capital limits is solved
+exactly as a 0/1 integer programme with scipy's MILP solver (HiGHS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from . import finance
+from .errors import InputError
+
+MEASURES = ("revenue", "ebitda", "capital", "fcf")
+RANK_KEYS = ("npv", "pi", "irr", "enpv", "score")
+ACTIONS = ("invest", "maintain", "harvest", "retire")
+
+
+@dataclass
+class Case:
+    """One business case as the portfolio sees it: yearly flows and headline metrics.
+
+    ``capital`` is investment (development plus capex) as positive amounts;
+    ``fcf`` is the case's incremental free cash flow.
+    """
+
+    id: str
+    name: str
+    product_line: str
+    stage: str
+    years: np.ndarray
+    revenue: np.ndarray
+    ebitda: np.ndarray
+    capital: np.ndarray
+    fcf: np.ndarray
+    npv: float
+    enpv: float
+    irr: float
+    pi: float
+    payback: float
+    discount_rate: float
+    probability: float = 1.0
+    score: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Aligned:
+    """Cases on one calendar: ``flows[measure]`` is (cases x years)."""
+
+    cases: list[Case]
+    years: np.ndarray
+    flows: dict[str, np.ndarray]
+
+
+def align(cases: list[Case]) -> Aligned:
+    """Put every case's yearly flows on the portfolio's calendar (zeros outside a case)."""
+    if not cases:
+        raise InputError("cases: a portfolio needs at least one case")
+    first = min(int(c.years[0]) for c in cases)
+    last = max(int(c.years[-1]) for c in cases)
+    years = np.arange(first, last + 1)
+    flows = {m: np.zeros((len(cases), years.size)) for m in MEASURES}
+    for i, case in enumerate(cases):
+        start = int(case.years[0]) - first
+        for m in MEASURES:
+            values = np.asarray(getattr(case, m), dtype=float)
+            flows[m][i, start : start + values.size] = values
+    return Aligned(cases, years, flows)
+
+
+def totals_by_year(aligned: Aligned, by: str | None = None) -> pd.DataFrame:
+    """Sum of each measure by calendar year, overall or by ``product_line``/``stage``.
+
+    Examples
+    --------
+    >>> a = Case("a", "A", "X", "growth", np.array([2027, 2028]), np.array([10., 20.]),
+    ...          np.array([1., 2.]), np.array([5., 0.]), np.array([-5., 3.]), 0., 0., 0., 0., 0.,
+    ...          0.1)
+    >>> totals_by_year(align([a, a]))["revenue"].tolist()
+    [20.0, 40.0]
+    """
+    frames = []
+    groups = {"all": np.arange(len(aligned.cases))} if by is None else _groups(aligned, by)
+    for key, idx in groups.items():
+        frame = pd.DataFrame(
+            {m: aligned.flows[m][idx].sum(axis=0) for m in MEASURES},
+            index=pd.Index(aligned.years, name="year"),
+        )
+        if by is not None:
+            frame.insert(0, by, key)
+        frames.append(frame)
+    return pd.concat(frames) if by is not None else frames[0]
+
+
+def _groups(aligned: Aligned, by: str) -> dict[str, np.ndarray]:
+    if by not in ("product_line", "stage"):
+        raise InputError(f"group_by: must be product_line or stage; got {by!r}")
+    keys = [getattr(c, by) for c in aligned.cases]
+    return {k: np.flatnonzero(np.array(keys) == k) for k in dict.fromkeys(keys)}
+
+
+@dataclass(frozen=True)
+class PortfolioMetrics:
+    npv: float
+    enpv: float
+    capital: float
+    irr: float
+    payback: float
+    cases: int
+
+
+def portfolio_metrics(aligned: Aligned) -> PortfolioMetrics:
+    """Headline totals: NPV and eNPV are sums of the cases' own (each at its own
+    discount rate); IRR and payback are those of the summed yearly FCF."""
+    total_fcf = aligned.flows["fcf"].sum(axis=0)
+    return PortfolioMetrics(
+        npv=float(sum(c.npv for c in aligned.cases)),
+        enpv=float(sum(c.enpv for c in aligned.cases)),
+        capital=float(aligned.flows["capital"].sum()),
+        irr=float(finance.irr(total_fcf)),
+        payback=float(finance.payback(total_fcf)),
+        cases=len(aligned.cases),
+    )
+
+
+def rank(
+    table: pd.DataFrame, by: str = "npv", weights: dict[str, float] | None = None
+) -> pd.Series:
+    """1 = best. ``by`` is one of npv, pi, irr, enpv, or ``score`` with ``weights``
+    (a weighted sum of min-max normalised columns, e.g. {"npv": 0.5, "score": 0.5}).
+    Missing values (no IRR) rank last.
+    """
+    if by not in RANK_KEYS:
+        raise InputError(f"rank_by: must be one of {', '.join(RANK_KEYS)}; got {by!r}")
+    if by == "score" and weights:
+        value = sum(w * _normalised(table[col]) for col, w in weights.items())
+    else:
+        value = table[by].astype(float)
+    return value.rank(ascending=False, method="first", na_option="bottom").astype(int)
+
+
+def _normalised(column: pd.Series) -> pd.Series:
+    c = column.astype(float)
+    span = c.max() - c.min()
+    return (c - c.min()) / span if span > 0 else c * 0.0
+
+
+def select(values, costs, budget, mandatory=None, groups=None, depends_on=None) -> np.ndarray:
+    """The set of projects that maximises total value within the capital limits.
+
+    Parameters
+    ----------
+    values : array_like, shape (projects,)
+        What each project is worth (NPV or eNPV).
+    costs : array_like, shape (projects,) or (projects, years)
+        Capital each project needs, in total or by year.
+    budget : float or array_like, shape (years,)
+        Capital available, in total or by year (same shape as a row of costs).
+    mandatory : array_like of bool, optional
+        Projects that must be funded.
+    groups : array_like, optional
+        A group label per project (None/"" for none); at most one project per
+        group (mutually exclusive alternatives).
+    depends_on : array_like of int, optional
+        Index of the project each one needs (-1 for none): B only if A.
+
+    Returns
+    -------
+    ndarray of bool: funded or not. Solved exactly (HiGHS branch and bound).
+
+    Examples
+    --------
+    >>> select([10, 7, 6], [5, 4, 3], 7).tolist()
+    [False, True, True]
+    """
+    v = np.asarray(values, dtype=float)
+    n = v.size
+    c = np.asarray(costs, dtype=float).reshape(n, -1)
+    b = np.broadcast_to(np.asarray(budget, dtype=float), (c.shape[1],))
+    if not (np.all(np.isfinite(v)) and np.all(np.isfinite(c))):
+        raise InputError("values and costs: must be finite numbers")
+    constraints = [LinearConstraint(c.T, -np.inf, b)]
+    lower = np.zeros(n)
+    if mandatory is not None:
+        m = np.asarray(mandatory, dtype=bool)
+        lower[m] = 1.0
+        if np.any(c[m].sum(axis=0) > b + 1e-9):
+            raise InputError("mandatory: the mandatory projects alone exceed the budget")
+    if groups is not None:
+        labels = [g if g not in (None, "") else None for g in groups]
+        for label in dict.fromkeys(x for x in labels if x is not None):
+            row = np.array([1.0 if x == label else 0.0 for x in labels])
+            constraints.append(LinearConstraint(row, -np.inf, 1.0))
+    if depends_on is not None:
+        for j, i in enumerate(np.asarray(depends_on, dtype=int)):
+            if i >= 0:
+                if i >= n or i == j:
+                    raise InputError(
+                        f"depends_on: project {j} needs project {i}, which is "
+                        f"not another project of the {n}"
+                    )
+                row = np.zeros(n)
+                row[j], row[i] = 1.0, -1.0  # x_j <= x_i
+                constraints.append(LinearConstraint(row, -np.inf, 0.0))
+    result = milp(
+        -v, constraints=constraints, integrality=np.ones(n), bounds=Bounds(lower, np.ones(n))
+    )
+    if result.status != 0 or result.x is None:
+        raise InputError(f"no funded set satisfies every constraint ({result.message})")
+    return np.round(result.x).astype(bool)
+
+
+def frontier(values, costs, budgets, **constraints) -> pd.DataFrame:
+    """Best achievable value at each total capital budget (the efficient frontier).
+
+    ``costs`` are totals per project (or by year, summed here); returns columns
+    budget, value, capital_used, projects.
+    """
+    v = np.asarray(values, dtype=float)
+    total = np.asarray(costs, dtype=float).reshape(v.size, -1).sum(axis=1)
+    rows = []
+    for b in np.asarray(budgets, dtype=float):
+        chosen = select(v, total, b, **constraints)
+        rows.append(
+            (float(b), float(v[chosen].sum()), float(total[chosen].sum()), int(chosen.sum()))
+        )
+    return pd.DataFrame(rows, columns=["budget", "value", "capital_used", "projects"])
+
+
+def recommend(case: Case) -> tuple[str, str]:
+    """Invest, maintain, harvest or retire, with the facts that drive it.
+
+    Rules, in order: a sunset case (the case is the plan to retire, its baseline
+    keeping the product) is retired if its NPV is positive, else harvested; a
+    case whose NPV (incremental to its baseline) is negative is retired; an early-stage or growing case (concept to growth, or revenue
+    growing over 10% a year) is invested in; a profitable case still growing
+    is maintained; a profitable case in decline is harvested; otherwise retired.
+    """
+    growth = _growth(case.revenue)
+    with np.errstate(all="ignore"):
+        margin = case.ebitda.sum() / case.revenue.sum() if case.revenue.sum() > 0 else np.nan
+    facts = (
+        f"NPV {case.npv:,.0f} incremental to doing nothing; revenue growth "
+        f"{_pct(growth)} a year; EBITDA margin {_pct(margin)}; stage {case.stage}"
+    )
+    if case.stage == "sunset":  # the case is the retirement plan, its baseline is keeping on
+        if case.npv >= 0:
+            return "retire", facts + ": retiring as planned beats keeping the product"
+        return (
+            "harvest",
+            facts + ": keeping the product beats this retirement plan; run it for cash",
+        )
+    if case.npv < 0:
+        return "retire", facts + ": continuing destroys value against the baseline"
+    if case.stage in ("concept", "development", "launch", "growth") or growth > 0.10:
+        return "invest", facts + ": value-creating and still building"
+    if margin > 0 and growth >= 0:
+        return "maintain", facts + ": profitable and holding"
+    if margin > 0:
+        return "harvest", facts + ": profitable but shrinking; minimise new investment"
+    return "retire", facts + ": no margin left to protect"
+
+
+def _growth(revenue: np.ndarray) -> float:
+    selling = np.flatnonzero(np.asarray(revenue) > 0)
+    if selling.size < 2:
+        return float("nan")
+    first, last = revenue[selling[0]], revenue[selling[-1]]
+    return float(finance.cagr(first, last, selling[-1] - selling[0]))
+
+
+def _pct(x: float) -> str:
+    return "n/a" if not np.isfinite(x) else f"{x:.0%}"
+
+
+def case_from_evaluation(model, evaluation, case_id: str = "") -> Case:
+    """A business case's yearly flows and metrics, as the portfolio needs them.
+
+    ``model`` and ``evaluation`` come from :mod:`udfs.model`; periods are summed
+    into calendar years.
+    """
+    spec = model.spec
+    lines = evaluation.lines
+    year = lines["year"].astype(int)
+    years = np.unique(year)
+    index = year - years[0]
+
+    def yearly(name: str, sign: float = 1.0) -> np.ndarray:
+        return sign * np.bincount(index, weights=lines[name], minlength=years.size)
+
+    capital = yearly("development", -1.0) + yearly("capex", -1.0)
+    probability = (
+        float(np.prod([g.probability for g in spec.risk.gates])) if spec.risk.gates else 1.0
+    )
+    out = evaluation.outputs
+    return Case(
+        id=case_id or spec.meta.id or spec.meta.name,
+        name=spec.meta.name,
+        product_line=spec.meta.product_line,
+        stage=spec.meta.stage,
+        years=years,
+        revenue=yearly("revenue"),
+        ebitda=yearly("ebitda"),
+        capital=capital,
+        fcf=yearly("incremental_fcf"),
+        npv=out["NPV"],
+        enpv=out["eNPV"],
+        irr=out["IRR"],
+        pi=out["PI"],
+        payback=out["Payback"],
+        discount_rate=float(model.input("DiscountRate").value),
+        probability=probability,
+        score=spec.meta.strategic_score,
+        extra={
+            "mandatory": spec.meta.mandatory,
+            "exclusive_group": spec.meta.exclusive_group,
+            "depends_on": spec.meta.depends_on,
+            "peak_funding": out["PeakFunding"],
+        },
+    )

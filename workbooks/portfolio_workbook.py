@@ -1,0 +1,478 @@
+"""Write the portfolio workbook: cases, consolidated flows, capital, selection.
+
+The case rows hold the engine's results; everything summed from them is a
+formula (totals, consolidated P&L and cash flow, capital against the budget,
+the headline ``Port_*`` names), so a number edited in a case row flows
+through, and the workbook computes without the add-in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, BubbleChart, LineChart, Reference, ScatterChart, Series
+from openpyxl.chart.series import SeriesLabel
+from openpyxl.styles import Font, PatternFill, Protection
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.table import Table, TableStyleInfo
+
+from udfs import expr as X
+from udfs.errors import BizcaseError
+from udfs.portfolio import Aligned, PortfolioMetrics
+
+from .business_case import (
+    FORMATS,
+    HEADER_FILL,
+    HEADER_FONT,
+    INPUT_FILL,
+    INPUT_FONT,
+    SECTION_FONT,
+    TITLE_FONT,
+    write_text,
+)
+
+MEASURE_LABELS = {
+    "revenue": "Revenue",
+    "ebitda": "EBITDA",
+    "capital": "Capital",
+    "fcf": "Incremental FCF",
+}
+CASE_COLUMNS = (
+    "ID",
+    "Name",
+    "Product line",
+    "Stage",
+    "Discount rate",
+    "NPV",
+    "eNPV",
+    "IRR",
+    "PI",
+    "Payback",
+    "Capital",
+    "Probability",
+    "Score",
+    "Rank",
+    "Selected",
+    "Recommendation",
+    "Why",
+    "File",
+)
+SNAPSHOT_FILL = PatternFill("solid", fgColor="EDEDED")
+
+
+@dataclass
+class PortfolioReport:
+    """Everything the workbook shows, computed by the engine beforehand."""
+
+    aligned: Aligned
+    metrics: PortfolioMetrics
+    ranks: list[int]
+    selected: np.ndarray
+    recommendations: list[tuple[str, str]]
+    frontier: object  # pandas DataFrame: budget, value, capital_used, projects
+    budget_by_year: np.ndarray | None
+    budget_total: float | None
+    value_key: str
+    files: list[Path]
+    exceptions: list[tuple[Path, str]]
+    overrides: list[tuple[Path, str, float, float]]
+    currency: str = ""
+
+
+def write_portfolio(report: PortfolioReport, path: str | Path, overwrite: bool = False) -> Path:
+    """Write the portfolio workbook atomically; refuse to replace a file unless asked."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise BizcaseError(f"{path}: already exists; pass --force to overwrite it")
+    wb = build_portfolio(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def build_portfolio(report: PortfolioReport) -> Workbook:
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "Summary"
+    cases_ws = wb.create_sheet("Cases")
+    flows_ws = wb.create_sheet("Flows")
+    consolidated = wb.create_sheet("Consolidated")
+    capital_ws = wb.create_sheet("Capital")
+    selection_ws = wb.create_sheet("Selection")
+    exceptions_ws = wb.create_sheet("Exceptions")
+    years = report.aligned.years
+    n_cases = len(report.aligned.cases)
+
+    def define(name, ref):
+        wb.defined_names[name] = DefinedName(name, attr_text=ref)
+
+    # Cases: one Excel Table row per case.
+    for i, header in enumerate(CASE_COLUMNS, start=1):
+        cases_ws.cell(row=1, column=i, value=header)
+    for r, case in enumerate(report.aligned.cases, start=2):
+        action, why = report.recommendations[r - 2]
+        row = (
+            case.id,
+            case.name,
+            case.product_line,
+            case.stage,
+            case.discount_rate,
+            case.npv,
+            case.enpv,
+            case.irr,
+            case.pi,
+            case.payback,
+            float(case.capital.sum()),
+            case.probability,
+            case.score,
+            report.ranks[r - 2],
+            int(report.selected[r - 2]),
+            action,
+            why,
+            str(report.files[r - 2].name) if r - 2 < len(report.files) else "",
+        )
+        for c, value in enumerate(row, start=1):
+            cell = cases_ws.cell(row=r, column=c)
+            if isinstance(value, str):
+                write_text(cell, value)
+            elif isinstance(value, float) and not np.isfinite(value):
+                cell.value = None  # no IRR / never pays back: blank, as a number would lie
+            else:
+                cell.value = value
+    formats = {
+        "Discount rate": "0.0%",
+        "NPV": FORMATS["currency"],
+        "eNPV": FORMATS["currency"],
+        "IRR": "0.0%",
+        "PI": "0.00",
+        "Payback": "0.00",
+        "Capital": FORMATS["currency"],
+        "Probability": "0%",
+        "Score": "0.0",
+    }
+    for c, header in enumerate(CASE_COLUMNS, start=1):
+        for r in range(2, n_cases + 2):
+            if header in formats:
+                cases_ws.cell(row=r, column=c).number_format = formats[header]
+        cases_ws.column_dimensions[X.column_letter(c)].width = {
+            "Name": 34,
+            "Why": 60,
+            "Recommendation": 15,
+            "File": 24,
+        }.get(header, 13)
+    last_col = X.column_letter(len(CASE_COLUMNS))
+    table = Table(displayName="Cases", ref=f"A1:{last_col}{n_cases + 1}")
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    cases_ws.add_table(table)
+    cases_ws.freeze_panes = "C2"
+    for r in range(2, n_cases + 2):  # the selection may be changed by hand
+        c = cases_ws.cell(row=r, column=CASE_COLUMNS.index("Selected") + 1)
+        c.fill, c.font = INPUT_FILL, INPUT_FONT
+
+    # Flows: (case, measure) rows by year; Selected looked up from the Cases table.
+    flows_ws.append(["ID", "Product line", "Measure", "Selected", *[int(y) for y in years]])
+    for c in flows_ws[1]:
+        c.font, c.fill = HEADER_FONT, HEADER_FILL
+    row = 2
+    for i, case in enumerate(report.aligned.cases):
+        for measure, label in MEASURE_LABELS.items():
+            write_text(flows_ws.cell(row=row, column=1), case.id)
+            write_text(flows_ws.cell(row=row, column=2), case.product_line)
+            write_text(flows_ws.cell(row=row, column=3), label)
+            flows_ws.cell(
+                row=row, column=4, value=f"=INDEX(Cases[Selected],MATCH($A{row},Cases[ID],0))"
+            )
+            for j, value in enumerate(report.aligned.flows[measure][i]):
+                c = flows_ws.cell(row=row, column=5 + j, value=float(value))
+                c.number_format = FORMATS["currency"]
+            row += 1
+    flows_last = row - 1
+    flows_ws.freeze_panes = "E2"
+    flows_ws.column_dimensions["A"].width = 22
+    flows_ws.column_dimensions["B"].width = 16
+    flows_ws.column_dimensions["C"].width = 16
+
+    def flows_col(j):
+        letter = X.column_letter(5 + j)
+        return f"Flows!{letter}$2:{letter}${flows_last}"
+
+    crit_measure = f"Flows!$C$2:$C${flows_last}"
+    crit_line = f"Flows!$B$2:$B${flows_last}"
+    crit_selected = f"Flows!$D$2:$D${flows_last}"
+
+    # Consolidated P&L and cash flow by year: formulas over the case rows.
+    consolidated["A1"].value = "Consolidated by year (formulas over the case rows)"
+    consolidated["A1"].font = TITLE_FONT
+    consolidated.append([])
+    consolidated["A3"].value = "Measure"
+    for j, y in enumerate(years):
+        consolidated.cell(row=3, column=2 + j, value=int(y))
+    for c in consolidated[3][: 1 + years.size]:
+        c.font, c.fill = HEADER_FONT, HEADER_FILL
+    cons_rows = {}
+    row = 4
+    for measure, label in MEASURE_LABELS.items():
+        consolidated.cell(row=row, column=1, value=label).font = Font(bold=True)
+        for j in range(years.size):
+            c = consolidated.cell(
+                row=row, column=2 + j, value=f'=SUMIFS({flows_col(j)},{crit_measure},"{label}")'
+            )
+            c.number_format = FORMATS["currency"]
+        cons_rows[measure] = row
+        row += 1
+    consolidated.cell(row=row, column=1, value="Cumulative FCF")
+    for j in range(years.size):
+        col = X.column_letter(2 + j)
+        c = consolidated.cell(
+            row=row, column=2 + j, value=f"=SUM($B${cons_rows['fcf']}:{col}{cons_rows['fcf']})"
+        )
+        c.number_format = FORMATS["currency"]
+    row += 2
+    consolidated.cell(row=row, column=1, value="By product line").font = SECTION_FONT
+    row += 1
+    lines = list(dict.fromkeys(c.product_line for c in report.aligned.cases))
+    line_rows = {}
+    for measure in ("revenue", "fcf", "capital"):
+        for line in lines:
+            write_text(
+                consolidated.cell(row=row, column=1),
+                f"{MEASURE_LABELS[measure]}: {line or '(no product line)'}",
+            )
+            for j in range(years.size):
+                c = consolidated.cell(
+                    row=row,
+                    column=2 + j,
+                    value=f'=SUMIFS({flows_col(j)},{crit_measure},"{MEASURE_LABELS[measure]}",'
+                    f'{crit_line},"{_quote(line)}")',
+                )
+                c.number_format = FORMATS["currency"]
+            line_rows[(measure, line)] = row
+            row += 1
+    consolidated.column_dimensions["A"].width = 36
+    for j in range(years.size):
+        consolidated.column_dimensions[X.column_letter(2 + j)].width = 13
+    consolidated.freeze_panes = "B4"
+    last_year_col = X.column_letter(1 + years.size)
+    fcf_range = f"Consolidated!$B${cons_rows['fcf']}:${last_year_col}${cons_rows['fcf']}"
+    define("Port_FCFByYear", fcf_range)
+
+    # Capital by year against the budget.
+    capital_ws["A1"].value = "Capital by year against the budget"
+    capital_ws["A1"].font = TITLE_FONT
+    capital_ws["A3"].value = "Year"
+    for j, y in enumerate(years):
+        capital_ws.cell(row=3, column=2 + j, value=int(y))
+    for c in capital_ws[3][: 1 + years.size]:
+        c.font, c.fill = HEADER_FONT, HEADER_FILL
+    first_line_row = 4
+    for k, line in enumerate(lines):
+        r = first_line_row + k
+        write_text(capital_ws.cell(row=r, column=1), f"Capital: {line or '(no product line)'}")
+        for j in range(years.size):
+            col = X.column_letter(2 + j)
+            c = capital_ws.cell(
+                row=r, column=2 + j, value=f"=Consolidated!{col}{line_rows[('capital', line)]}"
+            )
+            c.number_format = FORMATS["currency"]
+    r_total = first_line_row + len(lines)
+    r_selected, r_budget, r_headroom = r_total + 1, r_total + 2, r_total + 3
+    labels = (
+        (r_total, "Capital, all cases"),
+        (r_selected, "Capital, selected cases"),
+        (r_budget, "Budget"),
+        (r_headroom, "Headroom (budget - selected)"),
+    )
+    for r, label in labels:
+        capital_ws.cell(row=r, column=1, value=label).font = Font(bold=True)
+    for j in range(years.size):
+        col = X.column_letter(2 + j)
+        cells = {
+            r_total: f"=Consolidated!{col}{cons_rows['capital']}",
+            r_selected: f'=SUMIFS({flows_col(j)},{crit_measure},"Capital",{crit_selected},1)',
+            r_headroom: f"={col}{r_budget}-{col}{r_selected}",
+        }
+        for r, formula in cells.items():
+            capital_ws.cell(row=r, column=2 + j, value=formula).number_format = FORMATS["currency"]
+        budget_cell = capital_ws.cell(row=r_budget, column=2 + j)
+        if report.budget_by_year is not None:
+            budget_cell.value = float(report.budget_by_year[j])
+        budget_cell.fill, budget_cell.font = INPUT_FILL, INPUT_FONT
+        budget_cell.protection = Protection(locked=False)
+        budget_cell.number_format = FORMATS["currency"]
+    define("In_BudgetByYear", f"Capital!$B${r_budget}:${last_year_col}${r_budget}")
+    capital_ws.column_dimensions["A"].width = 34
+    for j in range(years.size):
+        capital_ws.column_dimensions[X.column_letter(2 + j)].width = 13
+    stacked = BarChart()
+    stacked.type, stacked.grouping, stacked.overlap = "col", "stacked", 100
+    stacked.title = "Capital by year and product line, with the budget"
+    for k, line in enumerate(lines):
+        ref = Reference(capital_ws, min_col=2, max_col=1 + years.size, min_row=first_line_row + k)
+        stacked.add_data(ref, from_rows=True, titles_from_data=False)
+        stacked.series[-1].tx = SeriesLabel(v=line or "(none)")
+    cats = Reference(capital_ws, min_col=2, max_col=1 + years.size, min_row=3)
+    stacked.set_categories(cats)
+    budget_line = LineChart()
+    budget_line.add_data(
+        Reference(capital_ws, min_col=2, max_col=1 + years.size, min_row=r_budget),
+        from_rows=True,
+        titles_from_data=False,
+    )
+    budget_line.series[0].tx = SeriesLabel(v="Budget")
+    stacked.y_axis.numFmt = "#,##0"
+    stacked += budget_line
+    stacked.height, stacked.width = 8, 16
+    capital_ws.add_chart(stacked, f"A{r_headroom + 3}")
+
+    # Selection: the frontier the engine computed.
+    selection_ws["A1"].value = "Efficient frontier: best value at each capital budget"
+    selection_ws["A1"].font = TITLE_FONT
+    selection_ws["A2"].value = (
+        f"Computed by the bizcase engine (exact 0/1 optimisation, "
+        f"HiGHS) maximising {report.value_key.upper()} when the "
+        f"workbook was generated; not live."
+    )
+    headers = ("Capital budget", f"Best {report.value_key.upper()}", "Capital used", "Projects")
+    for i, h in enumerate(headers, start=1):
+        c = selection_ws.cell(row=4, column=i, value=h)
+        c.font, c.fill = HEADER_FONT, HEADER_FILL
+    for r, values in enumerate(report.frontier.itertuples(index=False), start=5):
+        for i, v in enumerate(values, start=1):
+            c = selection_ws.cell(row=r, column=i, value=float(v) if i < 4 else int(v))
+            c.number_format = FORMATS["currency"] if i < 4 else "0"
+            c.fill = SNAPSHOT_FILL
+    last_frontier = 4 + len(report.frontier)
+    scatter = ScatterChart()
+    scatter.title = "Efficient frontier"
+    scatter.style = 13
+    scatter.x_axis.title = "Capital budget"
+    scatter.y_axis.title = report.value_key.upper()
+    s = Series(
+        Reference(selection_ws, min_col=2, min_row=5, max_row=last_frontier),
+        Reference(selection_ws, min_col=1, min_row=5, max_row=last_frontier),
+        title="Best value",
+    )
+    scatter.series.append(s)
+    scatter.x_axis.numFmt = scatter.y_axis.numFmt = "#,##0"
+    scatter.height, scatter.width = 8, 14
+    selection_ws.add_chart(scatter, "F4")
+    for col in "ABCD":
+        selection_ws.column_dimensions[col].width = 18
+
+    # Exceptions and hand edits.
+    exceptions_ws["A1"].value = "Files that could not be rolled up"
+    exceptions_ws["A1"].font = TITLE_FONT
+    exceptions_ws.append(["File", "Reason"])
+    for path, reason in report.exceptions:
+        exceptions_ws.append([None, None])
+        write_text(exceptions_ws.cell(row=exceptions_ws.max_row, column=1), str(path))
+        write_text(exceptions_ws.cell(row=exceptions_ws.max_row, column=2), reason)
+    exceptions_ws.append([])
+    exceptions_ws.append(
+        ["Cached results that differ from the engine (hand-edited formulas or overrides)"]
+    )
+    exceptions_ws.append(["File", "Output", "Value in the file", "Engine"])
+    for path, name, cached, engine in report.overrides:
+        exceptions_ws.append([str(path), name, cached, engine])
+    exceptions_ws.column_dimensions["A"].width = 48
+    exceptions_ws.column_dimensions["B"].width = 90
+
+    # Summary: the headline names, as formulas over the case table.
+    summary["A1"].value = "Portfolio"
+    summary["A1"].font = TITLE_FONT
+    summary["A2"].value = (
+        f"{n_cases} cases rolled up, {len(report.exceptions)} file(s) could "
+        f"not be read (see Exceptions); generated "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    )
+    summary["A4"].value = "IRR guess (used where MIRR does not exist)"
+    summary["B4"].value = 0.1
+    summary["B4"].fill, summary["B4"].font = INPUT_FILL, INPUT_FONT
+    define("In_IRRGuess", "Summary!$B$4")
+    summary["A5"].value = "Discount rate for the portfolio MIRR"
+    summary["B5"].value = float(np.mean([c.discount_rate for c in report.aligned.cases]))
+    summary["B5"].fill, summary["B5"].font = INPUT_FILL, INPUT_FONT
+    summary["B5"].number_format = "0.0%"
+    define("In_PortfolioRate", "Summary!$B$5")
+    headline = (
+        (
+            "Port_NPV",
+            "Portfolio NPV (each case at its own rate)",
+            "=SUM(Cases[NPV])",
+            FORMATS["currency"],
+        ),
+        ("Port_eNPV", "Portfolio eNPV", "=SUM(Cases[eNPV])", FORMATS["currency"]),
+        ("Port_Capital", "Capital, all cases", "=SUM(Cases[Capital])", FORMATS["currency"]),
+        (
+            "Port_SelectedNPV",
+            "NPV of the funded set",
+            "=SUMPRODUCT(Cases[NPV],Cases[Selected])",
+            FORMATS["currency"],
+        ),
+        (
+            "Port_SelectedCapital",
+            "Capital of the funded set",
+            "=SUMPRODUCT(Cases[Capital],Cases[Selected])",
+            FORMATS["currency"],
+        ),
+        (
+            "Port_Headroom",
+            "Budget left after the funded set",
+            '=IF(ISNUMBER(In_Budget),In_Budget-SUMPRODUCT(Cases[Capital],Cases[Selected]),"")',
+            FORMATS["currency"],
+        ),
+        ("Port_Cases", "Cases", "=ROWS(Cases[ID])", "0"),
+        (
+            "Port_IRR",
+            "IRR of the summed cash flows",
+            "=IFERROR(IRR(Port_FCFByYear,IFERROR(MIRR(Port_FCFByYear,In_PortfolioRate,"
+            "In_PortfolioRate),In_IRRGuess)),NA())",
+            "0.0%",
+        ),
+    )
+    summary["A6"].value = "Capital budget, total (blank: none)"
+    summary["B6"].value = report.budget_total
+    summary["B6"].fill, summary["B6"].font = INPUT_FILL, INPUT_FONT
+    summary["B6"].number_format = FORMATS["currency"]
+    define("In_Budget", "Summary!$B$6")
+    summary["A7"].value = "Headline"
+    summary["A7"].font = SECTION_FONT
+    for k, (name, label, formula, fmt) in enumerate(headline):
+        r = 8 + k
+        summary.cell(row=r, column=1, value=label)
+        c = summary.cell(row=r, column=2, value=formula)
+        c.number_format, c.font = fmt, Font(bold=True)
+        define(name, f"Summary!$B${r}")
+    summary.column_dimensions["A"].width = 44
+    summary.column_dimensions["B"].width = 18
+    bubble = BubbleChart()
+    bubble.style = 18
+    bubble.title = "Risk and reward: eNPV vs probability of success (bubble = capital)"
+    rows = n_cases + 1
+    x = Reference(cases_ws, min_col=CASE_COLUMNS.index("Probability") + 1, min_row=2, max_row=rows)
+    y = Reference(cases_ws, min_col=CASE_COLUMNS.index("eNPV") + 1, min_row=2, max_row=rows)
+    size = Reference(cases_ws, min_col=CASE_COLUMNS.index("Capital") + 1, min_row=2, max_row=rows)
+    bubble.series.append(Series(values=y, xvalues=x, zvalues=size, title="Cases"))
+    bubble.x_axis.title = "Probability of success"
+    bubble.y_axis.title = "eNPV"
+    bubble.x_axis.numFmt, bubble.y_axis.numFmt = "0%", "#,##0"
+    bubble.height, bubble.width = 9, 15
+    summary.add_chart(bubble, "D3")
+    return wb
+
+
+def _quote(text: str) -> str:
+    return text.replace('"', '""')
