@@ -13,11 +13,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,bench]"
 	touch $(STAMP)
 
-## demo: set up, generate the example business-case workbooks into demo-output/,
-## print their headline outputs, then the metrics of the example project table
+## demo: set up; generate the four example business cases and 20 varied ones into
+## demo-output/cases/, print the examples' headline outputs, roll every case up into
+## demo-output/portfolio.xlsx choosing what to fund within EUR 20m, then print the
+## metrics of the example project table
 demo: $(STAMP)
-	$(VENV)/bin/bizcase new --all-examples -o demo-output --force
-	$(VENV)/bin/bizcase evaluate demo-output/*.xlsx
+	$(VENV)/bin/bizcase new --all-examples --generated 20 -o demo-output/cases --force
+	$(VENV)/bin/bizcase evaluate demo-output/cases/analytics_addon.xlsx \
+	    demo-output/cases/saas.xlsx demo-output/cases/hardware.xlsx demo-output/cases/sunset.xlsx
+	$(VENV)/bin/bizcase rollup demo-output/cases -o demo-output/portfolio.xlsx \
+	    --budget 20000000 --force
 	$(VENV)/bin/bizcase metrics
 
 ## test: set up, then run the test suite (LibreOffice tests skip without soffice

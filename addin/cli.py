@@ -24,6 +24,7 @@ from udfs.model import evaluate as evaluate_model
 from udfs.spec import SpecError, load_spec
 from workbooks.business_case import write_business_case
 from workbooks.examples import EXAMPLES, example_spec
+from workbooks.examples.generated import varied_specs
 from workbooks.projects import example_projects_path, read_projects
 from workbooks.reader import read_business_case
 from workbooks.rollup import build_report, read_cases, workbook_paths
@@ -98,22 +99,31 @@ def metrics(
 
 @app.command()
 def new(
-    spec: Annotated[Path | None, typer.Argument(help="Spec file (.toml or .json).")] = None,
+    spec: Annotated[
+        str | None,
+        typer.Argument(help="Spec file (.toml or .json); with --example, an example's name."),
+    ] = None,
     output: Annotated[
         Path,
         typer.Option("-o", "--output", help="Workbook (.xlsx), or a folder with --all-examples."),
     ] = Path("case.xlsx"),
     example: Annotated[
-        str | None,
+        bool,
         typer.Option(
             "--example",
-            help=f"Use a bundled example instead of a spec: {', '.join(EXAMPLES)}.",
-            show_default=False,
+            help=f"Use a bundled example: the documented one, or the one named "
+            f"({', '.join(EXAMPLES)}).",
         ),
-    ] = None,
+    ] = False,
     all_examples: Annotated[
         bool, typer.Option("--all-examples", help="Write every bundled example into the -o folder.")
     ] = False,
+    generated: Annotated[
+        int,
+        typer.Option(
+            "--generated", help="Write N varied demo cases into the -o folder.", show_default=False
+        ),
+    ] = 0,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ):
     """Generate the standard business-case workbook from a spec.
@@ -121,14 +131,19 @@ def new(
     Example: bizcase new spec.toml -o case.xlsx   (or: bizcase new --example saas -o saas.xlsx)
     """
     try:
-        if all_examples:
-            for name in EXAMPLES:
-                path = write_business_case(example_spec(name), output / f"{name}.xlsx", force)
-                typer.echo(f"wrote {path}")
+        if all_examples or generated:
+            specs = {name: example_spec(name) for name in EXAMPLES} if all_examples else {}
+            for spec_ in varied_specs(generated):
+                specs[spec_.meta.id] = spec_
+            for name, spec_ in specs.items():
+                typer.echo(f"wrote {write_business_case(spec_, output / f'{name}.xlsx', force)}")
             return
-        if (spec is None) == (example is None):
-            _fail("give a spec file or --example NAME (not both)", status=2)
-        loaded = example_spec(example) if example else load_spec(spec)
+        if example:
+            loaded = example_spec(spec or next(iter(EXAMPLES)))
+        elif spec is None:
+            _fail("give a spec file, or --example [NAME]", status=2)
+        else:
+            loaded = load_spec(spec)
         path = write_business_case(loaded, output, overwrite=force)
     except SpecError as e:
         typer.echo(

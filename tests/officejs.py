@@ -62,9 +62,24 @@ FUNCTION_ARGUMENTS = {
     "BC_SOM": ("tam", "tam_growth", "sam_share", "target_share", "years_to_target", "horizon"),
     "BC_LTV": ("arpu", "gross_margin", "churn", "rate"),
     "BC_CAC_PAYBACK": ("cac", "arpu", "gross_margin"),
+    # Portfolio functions (issue: portfolio rollup).
+    "BC_ROLLUP": ("table", "group_by", "measures"),
+    "BC_SELECT": ("values", "costs", "budget", "mandatory", "groups", "depends_on"),
+    "BC_FRONTIER": ("values", "costs", "points"),
 }
 OPTIONAL_ARGUMENTS = frozenset(
-    {("BC_NPV", "first_period"), ("BC_IRR", "guess"), ("BC_XIRR", "guess"), ("BC_LTV", "rate")}
+    {
+        ("BC_NPV", "first_period"),
+        ("BC_IRR", "guess"),
+        ("BC_XIRR", "guess"),
+        ("BC_LTV", "rate"),
+        ("BC_ROLLUP", "group_by"),
+        ("BC_ROLLUP", "measures"),
+        ("BC_SELECT", "mandatory"),
+        ("BC_SELECT", "groups"),
+        ("BC_SELECT", "depends_on"),
+        ("BC_FRONTIER", "points"),
+    }
 )
 
 # Excel.ErrorCellValueType names, as Office.js sends and xlwings returns them.

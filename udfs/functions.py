@@ -24,7 +24,7 @@ import logging
 import numpy as np
 import xlwings as xw
 
-from . import finance
+from . import finance, portfolio
 from .errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -184,10 +184,10 @@ def _number_or_error(result: float, code: str, reason: str):
 # --- the functions ----------------------------------------------------------
 
 
-def _arg(name: str, doc: str):
+def _arg(name: str, doc: str, **options):
     """An argument Excel documents; error cells arrive as their text ("#DIV/0!")
     so they can be passed on, instead of silently reading as blanks."""
-    return xw.arg(name, doc=doc, err_to_str=True)
+    return xw.arg(name, doc=doc, err_to_str=True, **options)
 
 
 @xw.func
@@ -432,3 +432,110 @@ def BC_CAC_PAYBACK(cac, arpu, gross_margin):
         scalar(cac, "cac"), scalar(arpu, "arpu"), scalar(gross_margin, "gross_margin")
     )
     return _number_or_error(result, "#N/A", "arpu x gross_margin: not positive, never pays back")
+
+
+# --- portfolio functions ------------------------------------------------------
+
+
+def _rows(value) -> list[list]:
+    """A range as a list of rows (a single cell becomes one row of one)."""
+    if not isinstance(value, (list, tuple)):
+        return [[value]]
+    if value and not isinstance(value[0], (list, tuple)):
+        return [list(value)]
+    return [list(r) for r in value]
+
+
+def _column(value, name: str, n: int) -> list:
+    cells = _cells(value)
+    if len(cells) != n:
+        raise InputError(f"{name}: need one cell per project ({n}); got {len(cells)}")
+    for item in cells:
+        _raise_if_error(item, name)
+    return cells
+
+
+@xw.func
+@_arg("table", "A table with a header row, e.g. a case list.", ndim=2)
+@_arg("group_by", "Optional. The header of the column to group by; blank for one total row.")
+@_arg("measures", "Optional. Header(s) of the columns to sum; blank for every numeric column.")
+@xw.ret(expand="table")
+@excel_function
+def BC_ROLLUP(table, group_by=None, measures=None):
+    """Sums of a table's numeric columns by group, with headers and a Total row (spills)."""
+    rows = _rows(table)
+    if len(rows) < 2:
+        raise InputError("table: needs a header row and at least one data row")
+    for row in rows[1:]:
+        for item in row:
+            _raise_if_error(item, "table")
+    group = None if group_by in (None, "") else str(_cells(group_by)[0])
+    wanted = None
+    if measures not in (None, ""):
+        wanted = [str(m) for m in _cells(measures) if m not in (None, "")]
+    result = portfolio.rollup_table(rows[0], rows[1:], group, wanted)
+    return [list(result.columns), *result.values.tolist()]
+
+
+@xw.func
+@_arg("values", "What each project is worth (NPV or eNPV), one per row.")
+@_arg("costs", "Capital each project needs: one column (total) or one column per year.", ndim=2)
+@_arg("budget", "Capital available: one number, or one per year (a row matching costs).")
+@_arg("mandatory", "Optional. 1/TRUE for projects that must be funded.")
+@_arg("groups", "Optional. A label per project; at most one project per label is funded.")
+@_arg(
+    "depends_on",
+    "Optional. Row number (1 = first project) of the project each one needs; blank for none.",
+)
+@excel_function
+def BC_SELECT(values, costs, budget, mandatory=None, groups=None, depends_on=None):
+    """1/0 per project: the funded set that maximises total value within the budget (exact)."""
+    v = range_numbers(values, "values")
+    n = len(v)
+    cost_rows = _rows(costs)
+    if len(cost_rows) != n:
+        raise InputError(f"costs: need one row per project ({n}); got {len(cost_rows)}")
+    c = [[scalar(x, "costs", default=0.0) for x in row] for row in cost_rows]
+    b = [scalar(x, "budget") for x in _cells(budget)]
+    if len(b) not in (1, len(c[0])):
+        raise InputError(f"budget: one number or one per cost column ({len(c[0])}); got {len(b)}")
+    must = (
+        None
+        if mandatory is None
+        else [bool(x) and x not in (0, "0") for x in _column(mandatory, "mandatory", n)]
+    )
+    labels = (
+        None
+        if groups is None
+        else [None if x in (None, "") else str(x) for x in _column(groups, "groups", n)]
+    )
+    needs = None
+    if depends_on is not None:
+        needs = [
+            -1 if x in (None, "") else int(scalar(x, "depends_on")) - 1
+            for x in _column(depends_on, "depends_on", n)
+        ]
+    chosen = portfolio.select(v, c, b if len(b) > 1 else b[0], must, labels, needs)
+    return [[int(x)] for x in chosen]
+
+
+@xw.func
+@_arg("values", "What each project is worth, one per row.")
+@_arg("costs", "Capital each project needs (a column, or one column per year: summed).", ndim=2)
+@_arg("points", "Optional. How many budgets from 0 to the total (default 11).")
+@xw.ret(expand="table")
+@excel_function
+def BC_FRONTIER(values, costs, points=None):
+    """Efficient frontier: best total value at each capital budget, as a table (spills)."""
+    v = range_numbers(values, "values")
+    rows = _rows(costs)
+    if len(rows) != len(v):
+        raise InputError(f"costs: need one row per project ({len(v)}); got {len(rows)}")
+    c = [[scalar(x, "costs", default=0.0) for x in row] for row in rows]
+    k = 11 if points is None else int(scalar(points, "points"))
+    if not 2 <= k <= 201:
+        raise InputError(f"points: must be from 2 to 201; got {k}")
+    total = sum(sum(r) for r in c)
+    budgets = [total * i / (k - 1) for i in range(k)]
+    curve = portfolio.frontier(v, c, budgets)
+    return [["Budget", "Value", "Capital used", "Projects"], *curve.values.tolist()]

@@ -467,6 +467,16 @@ def _inputs(spec: Spec) -> list[Input]:
                 maximum=10,
             ),
         ]
+    inputs.append(
+        Input(
+            "CheckTolerance",
+            "Tolerance of the equality checks (Checks sheet)",
+            "Checks",
+            cur,
+            0.01,
+            minimum=0,
+        )
+    )
     capex = s.capex if s.capex is not None else inv.capex
     inputs += [
         Input(
@@ -519,7 +529,8 @@ def _inputs(spec: Spec) -> list[Input]:
         ),
         Input(
             "Baseline",
-            "Baseline free cash flow (do nothing)",
+            "Baseline free cash flow (do nothing)"
+            + (f": {spec.baseline.description}" if spec.baseline.description else ""),
             "Series",
             f"{cur}/period",
             _by_period(spec.baseline.cash_flows, spec),

@@ -74,6 +74,50 @@ def align(cases: list[Case]) -> Aligned:
     return Aligned(cases, years, flows)
 
 
+def rollup_table(
+    header: list[str],
+    rows: list[list],
+    group_by: str | None = None,
+    measures: list[str] | None = None,
+) -> pd.DataFrame:
+    """Sum the numeric columns of a table, by the values of one column or overall.
+
+    ``header`` names the columns; ``measures`` defaults to every column that
+    holds numbers. Returns one row per group plus a "Total" row.
+
+    Examples
+    --------
+    >>> rollup_table(["line", "npv"], [["A", 1], ["B", 2], ["A", 3]], "line").values.tolist()
+    [['A', 4.0], ['B', 2.0], ['Total', 6.0]]
+    """
+    names = [str(h).strip() for h in header]
+    if len(set(names)) != len(names):
+        raise InputError(f"table: column names must be unique; got {names}")
+    frame = pd.DataFrame(rows, columns=names)
+    if group_by is not None and group_by not in names:
+        raise InputError(f"group_by: no column named {group_by!r}; columns are {names}")
+    if measures is None:
+        measures = [
+            n
+            for n in names
+            if n != group_by and pd.to_numeric(frame[n], errors="coerce").notna().any()
+        ]
+    for m in measures:
+        if m not in names:
+            raise InputError(f"measures: no column named {m!r}; columns are {names}")
+    numbers = frame[measures].apply(pd.to_numeric, errors="coerce").fillna(0.0).astype(float)
+    if group_by is None:
+        out = pd.DataFrame([numbers.sum()], columns=measures)
+        out.insert(0, "group", ["Total"])
+        return out
+    keys = frame[group_by].fillna("").astype(str)
+    grouped = numbers.groupby(keys, sort=False).sum()
+    grouped.loc["Total"] = numbers.sum()
+    out = grouped.reset_index().rename(columns={"index": group_by})
+    out.columns = [group_by, *measures]
+    return out
+
+
 def totals_by_year(aligned: Aligned, by: str | None = None) -> pd.DataFrame:
     """Sum of each measure by calendar year, overall or by ``product_line``/``stage``.
 
@@ -238,8 +282,9 @@ def recommend(case: Case) -> tuple[str, str]:
 
     Rules, in order: a sunset case (the case is the plan to retire, its baseline
     keeping the product) is retired if its NPV is positive, else harvested; a
-    case whose NPV (incremental to its baseline) is negative is retired; an early-stage or growing case (concept to growth, or revenue
-    growing over 10% a year) is invested in; a profitable case still growing
+    case whose NPV (incremental to its baseline) is negative is retired; an
+    early-stage or growing case (concept to growth, or revenue growing over 10%
+    a year) is invested in; a profitable case still growing
     is maintained; a profitable case in decline is harvested; otherwise retired.
     """
     growth = _growth(case.revenue)

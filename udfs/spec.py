@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import BizcaseError
 
@@ -55,7 +55,8 @@ class SpecError(BizcaseError, ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a boolean or a quoted number is an error, not silently converted
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Meta(_Strict):
@@ -169,7 +170,6 @@ class Series(_Strict):
 class Scenario(_Strict):
     """Relative adjustments: ``price = -0.1`` multiplies the price by 0.9."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     tam: Rate = 0.0
     tam_growth: Rate = 0.0
     sam_share: Rate = 0.0
@@ -204,59 +204,6 @@ class Spec(_Strict):
     series: Series = Series()
     scenarios: Scenarios = Scenarios()
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Spec:
-        problems = []
-        years = self.meta.horizon
-        if self.series.revenue is None and (self.market is None or self.pricing is None):
-            problems.append(
-                "market, pricing: needed to build revenue unless series.revenue is given"
-            )
-        for path, values in (
-            ("investment.development", self.investment.development),
-            ("investment.capex", self.investment.capex),
-            ("baseline.cash_flows", self.baseline.cash_flows),
-            *((f"series.{k}", v) for k, v in self.series.model_dump().items() if v is not None),
-        ):
-            if len(values) > years:
-                problems.append(
-                    f"{path}: at most one value per year of the horizon ({years}); "
-                    f"got {len(values)}"
-                )
-        if self.investment.depreciation == "schedule":
-            schedule = self.investment.depreciation_schedule
-            if not schedule:
-                problems.append(
-                    "investment.depreciation_schedule: needed when depreciation = "
-                    "'schedule'; got none"
-                )
-            elif abs(sum(schedule) - 1.0) > 1e-6:
-                problems.append(
-                    f"investment.depreciation_schedule: must add up to 1; got {sum(schedule):.6g}"
-                )
-            if self.meta.periods != "annual":
-                problems.append(
-                    "investment.depreciation: a schedule needs annual periods; "
-                    "use straight_line for quarterly cases"
-                )
-        f = self.finance
-        if f.terminal_value == "perpetuity" and f.terminal_growth >= f.discount_rate:
-            problems.append(
-                f"finance.terminal_growth: must be below the discount rate "
-                f"({f.discount_rate}) for a perpetuity; got {f.terminal_growth}"
-            )
-        last = 0
-        for i, gate in enumerate(self.risk.gates):
-            if gate.until_year < last or gate.until_year > years:
-                problems.append(
-                    f"risk.gates[{i}].until_year: must rise from gate to gate and "
-                    f"stay within the horizon ({years}); got {gate.until_year}"
-                )
-            last = gate.until_year
-        if problems:
-            raise ValueError("\n".join(problems))
-        return self
-
     @property
     def periods_per_year(self) -> int:
         return 1 if self.meta.periods == "annual" else 4
@@ -266,12 +213,64 @@ class Spec(_Strict):
         return self.meta.horizon * self.periods_per_year
 
 
+def consistency_problems(spec: Spec) -> list[str]:
+    """Problems that involve several fields at once, one message each."""
+    problems = []
+    years = spec.meta.horizon
+    if spec.series.revenue is None and (spec.market is None or spec.pricing is None):
+        problems.append("market, pricing: needed to build revenue unless series.revenue is given")
+    for path, values in (
+        ("investment.development", spec.investment.development),
+        ("investment.capex", spec.investment.capex),
+        ("baseline.cash_flows", spec.baseline.cash_flows),
+        *((f"series.{k}", v) for k, v in spec.series.model_dump().items() if v is not None),
+    ):
+        if len(values) > years:
+            problems.append(
+                f"{path}: at most one value per year of the horizon ({years}); got {len(values)}"
+            )
+    if spec.investment.depreciation == "schedule":
+        schedule = spec.investment.depreciation_schedule
+        if not schedule:
+            problems.append(
+                "investment.depreciation_schedule: needed when depreciation = 'schedule'; got none"
+            )
+        elif abs(sum(schedule) - 1.0) > 1e-6:
+            problems.append(
+                f"investment.depreciation_schedule: must add up to 1; got {sum(schedule):.6g}"
+            )
+        if spec.meta.periods != "annual":
+            problems.append(
+                "investment.depreciation: a schedule needs annual periods; "
+                "use straight_line for quarterly cases"
+            )
+    f = spec.finance
+    if f.terminal_value == "perpetuity" and f.terminal_growth >= f.discount_rate:
+        problems.append(
+            f"finance.terminal_growth: must be below the discount rate "
+            f"({f.discount_rate}) for a perpetuity; got {f.terminal_growth}"
+        )
+    last = 0
+    for i, gate in enumerate(spec.risk.gates):
+        if gate.until_year < last or gate.until_year > years:
+            problems.append(
+                f"risk.gates[{i}].until_year: must rise from gate to gate and "
+                f"stay within the horizon ({years}); got {gate.until_year}"
+            )
+        last = gate.until_year
+    return problems
+
+
 def parse_spec(data: dict, source: str = "spec") -> Spec:
     """Validate a spec given as a dict (as read from TOML or JSON)."""
     try:
-        return Spec.model_validate(data)
+        spec = Spec.model_validate(data)
     except ValidationError as e:
         raise SpecError(source, [_describe(err) for err in e.errors()]) from None
+    problems = consistency_problems(spec)
+    if problems:
+        raise SpecError(source, problems)
+    return spec
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -296,33 +295,84 @@ def load_spec(path: str | Path) -> Spec:
 
 def _describe(err: dict) -> str:
     """One line per problem: the field's path, the rule and the value given."""
-    where = ".".join(str(p) for p in err["loc"]) or "spec"
+    where = _path(err["loc"])
     kind = err["type"]
     given = err.get("input")
     ctx = err.get("ctx", {})
-    if kind == "value_error":
-        message = str(ctx.get("error", err["msg"]))
-        return message if where == "spec" else f"{where}: {message}"
     if kind == "missing":
         return f"{where}: required; got nothing"
     if kind == "extra_forbidden":
         return f"{where}: unknown field (check the spelling); got {given!r}"
-    bounds = {
-        "greater_than": "must be greater than {gt}",
-        "greater_than_equal": "must be at least {ge}",
-        "less_than": "must be less than {lt}",
-        "less_than_equal": "must be at most {le}",
-        "string_too_long": "must be at most {max_length} characters",
-        "string_too_short": "must be at least {min_length} characters",
-        "literal_error": "must be one of {expected}",
-    }
-    if kind in bounds:
-        rule = bounds[kind].format(**ctx)
-        if kind.startswith("string"):
-            given = f"{len(given)} characters" if isinstance(given, str) else given
-        return (
-            f"{where}: {rule}; got {given!r}"
-            if not isinstance(given, str)
-            else f"{where}: {rule}; got {given}"
-        )
-    return f"{where}: {err['msg'].lower()}; got {given!r}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return f"{where}: {_allowed_range(err['loc'], ctx)}; got {given!r}"
+    if kind == "literal_error":
+        return f"{where}: must be one of {ctx['expected']}; got {given!r}"
+    if kind in ("string_too_long", "string_too_short"):
+        limit = ctx.get("max_length", ctx.get("min_length"))
+        size = "at most" if kind == "string_too_long" else "at least"
+        return f"{where}: must be {size} {limit} characters; got {len(given)}"
+    return f"{where}: {err['msg'][0].lower()}{err['msg'][1:]}; got {given!r}"
+
+
+def _path(loc) -> str:
+    """``costs.fixed[0].amount``: dots between fields, brackets for list positions."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "spec"
+
+
+def _allowed_range(loc, ctx: dict) -> str:
+    """'must be between A and B' from the field's own bounds, not only the broken one."""
+    bounds = _field_bounds(loc)
+    low = bounds.get("ge", bounds.get("gt"))
+    high = bounds.get("le", bounds.get("lt"))
+    if low is not None and high is not None:
+        if "ge" in bounds and "le" in bounds:
+            return f"must be from {low:g} to {high:g}"
+        left = "greater than" if "gt" in bounds else "at least"
+        right = "less than" if "lt" in bounds else "at most"
+        return f"must be {left} {low:g} and {right} {high:g}"
+    names = {"gt": "greater than", "ge": "at least", "lt": "less than", "le": "at most"}
+    key, value = next(iter(ctx.items()))
+    return f"must be {names.get(key, key)} {value}"
+
+
+def _field_bounds(loc) -> dict:
+    """The ge/gt/le/lt constraints pydantic holds for the field at ``loc``."""
+    annotation = Spec
+    metadata = []
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(part, int):
+            args = get_args(annotation)
+            annotation, metadata = (args[0] if args else None), []
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(part)
+            if field is None:
+                return {}
+            annotation, metadata = field.annotation, list(field.metadata)
+        else:
+            return {}
+    annotation_meta = get_args(annotation)[1:] if get_origin(annotation) is Annotated else ()
+    bounds = {}
+    for m in [*metadata, *annotation_meta]:
+        for key in ("ge", "gt", "le", "lt"):
+            value = getattr(m, key, None)
+            if value is not None:
+                bounds[key] = value
+        for sub in getattr(m, "metadata", []):
+            for key in ("ge", "gt", "le", "lt"):
+                value = getattr(sub, key, None)
+                if value is not None:
+                    bounds[key] = value
+    return bounds
+
+
+def _unwrap(annotation):
+    """``X | None`` -> X; ``Annotated[X, ...]`` stays for its metadata."""
+    args = get_args(annotation)
+    if args and type(None) in args and get_origin(annotation) is not Annotated:
+        rest = [a for a in args if a is not type(None)]
+        return rest[0]
+    return annotation

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -26,9 +24,12 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from udfs import expr as X
+from udfs.errors import BizcaseError
 from udfs.model import Evaluation, Input, Model, build_model, evaluate
 from udfs.sensitivity import tornado
 from udfs.spec import SCENARIOS, Spec
+
+from .files import save_atomically
 
 TEMPLATE_VERSION = "1.0"
 FIRST_PERIOD_COLUMN = 5  # E; D is the opening column that "previous period" reads
@@ -249,7 +250,7 @@ class BusinessCaseWriter:
         for p in range(1, self.n + 1):
             ws.column_dimensions[self.col(p)].width = 12
         ws.freeze_panes = "A5"
-        ws.print_area = f"A1:D{row}"
+        ws.print_area = f"A1:{max(self.last_col, 'D', key=X.column_index)}{row}"
         self.landscape(ws, fit_height=False)
         self.inputs_last_row = row
 
@@ -620,6 +621,7 @@ class BusinessCaseWriter:
         ws.column_dimensions["A"].width = 22
         ws.column_dimensions["B"].width = 10
         ws.freeze_panes = "C5"
+        ws.print_area = f"A1:{X.column_letter(2 + len(years))}{row}"
         self.landscape(ws)
 
     def write_checks(self):
@@ -693,12 +695,10 @@ class BusinessCaseWriter:
         ws[f"B{row}"].number_format = '"OK";;"FAIL"'
         ws[f"B{row}"].font = Font(bold=True)
         self.define("Check_Master", f"Checks!$B${row}")
-        row += 2
-        ws[f"A{row}"].value = "Tolerance for the equality checks"
-        ws[f"B{row}"].value = 0.01
-        ws[f"B{row}"].fill, ws[f"B{row}"].font = INPUT_FILL, INPUT_FONT
-        ws[f"B{row}"].protection = Protection(locked=False)
-        self.define("In_CheckTolerance", f"Checks!$B${row}")
+        ws[
+            f"A{row + 2}"
+        ].value = "Equality checks allow a difference of In_CheckTolerance (Inputs)."
+        ws.print_area = f"A1:B{row + 2}"
         self.landscape(ws)
 
     def write_cover(self):
@@ -718,6 +718,9 @@ class BusinessCaseWriter:
         ws["A5"].alignment = Alignment(wrap_text=True, vertical="top")
         ws.merge_cells("A5:K5")
         ws.row_dimensions[5].height = 32
+        if meta.notes:
+            write_text(ws["A6"], meta.notes)
+            ws["A6"].font = Font(italic=True, color="595959")
         ws["A7"].value = "Scenario shown"
         ws["B7"].value = "=In_Scenario"
         ws["B7"].font = Font(bold=True)
@@ -844,25 +847,8 @@ def build_workbook(spec: Spec) -> Workbook:
 
 
 def write_business_case(spec: Spec, path: str | Path, overwrite: bool = False) -> Path:
-    """Generate the workbook and write it atomically (temporary file, then rename).
-
-    Refuses to replace an existing file unless ``overwrite``.
-    """
-    from udfs.errors import BizcaseError
-
+    """Generate the workbook and write it atomically; refuse to replace a file unless asked."""
     path = Path(path)
-    if path.exists() and not overwrite:
+    if path.exists() and not overwrite:  # before the work of building it
         raise BizcaseError(f"{path}: already exists; pass --force to overwrite it")
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise BizcaseError(f"{path}: the workbook needs an .xlsx name")
-    wb = build_workbook(spec)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return save_atomically(build_workbook(spec), path, overwrite)

@@ -9,8 +9,6 @@ through, and the workbook computes without the add-in.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +21,6 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from udfs import expr as X
-from udfs.errors import BizcaseError
 from udfs.portfolio import Aligned, PortfolioMetrics
 
 from .business_case import (
@@ -36,6 +33,7 @@ from .business_case import (
     TITLE_FONT,
     write_text,
 )
+from .files import save_atomically
 
 MEASURE_LABELS = {
     "revenue": "Revenue",
@@ -87,20 +85,7 @@ class PortfolioReport:
 
 def write_portfolio(report: PortfolioReport, path: str | Path, overwrite: bool = False) -> Path:
     """Write the portfolio workbook atomically; refuse to replace a file unless asked."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise BizcaseError(f"{path}: already exists; pass --force to overwrite it")
-    wb = build_portfolio(report)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return save_atomically(build_portfolio(report), path, overwrite)
 
 
 def build_portfolio(report: PortfolioReport) -> Workbook:
