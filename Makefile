@@ -35,6 +35,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) tests/benchmarks/bench_finance.py
 	$(PY) tests/benchmarks/bench_workbook.py
+	$(PY) tests/benchmarks/bench_rollup.py
 
 ## lint: ruff lint and format check
 lint: $(STAMP)
