@@ -186,6 +186,8 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
             row += 1
     flows_last = row - 1
     flows_ws.freeze_panes = "E2"
+    for j in range(years.size):
+        flows_ws.column_dimensions[X.column_letter(5 + j)].width = 13
     flows_ws.column_dimensions["A"].width = 22
     flows_ws.column_dimensions["B"].width = 16
     flows_ws.column_dimensions["C"].width = 16
@@ -287,7 +289,7 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
         cells = {
             r_total: f"=Consolidated!{col}{cons_rows['capital']}",
             r_selected: f'=SUMIFS({flows_col(j)},{crit_measure},"Capital",{crit_selected},1)',
-            r_headroom: f"={col}{r_budget}-{col}{r_selected}",
+            r_headroom: f'=IF(ISNUMBER({col}{r_budget}),{col}{r_budget}-{col}{r_selected},"")',
         }
         for r, formula in cells.items():
             capital_ws.cell(row=r, column=2 + j, value=formula).number_format = FORMATS["currency"]
@@ -456,7 +458,19 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     bubble.x_axis.numFmt, bubble.y_axis.numFmt = "0%", "#,##0"
     bubble.height, bubble.width = 9, 15
     summary.add_chart(bubble, "D3")
+    for ws in wb.worksheets:
+        _page(ws, fit_height=ws.title == "Summary")
+    summary.print_area = "A1:M22"
     return wb
+
+
+def _page(ws, fit_height: bool) -> None:
+    """Landscape, one page wide (and one page tall where asked)."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1 if fit_height else 0
 
 
 def _quote(text: str) -> str:
