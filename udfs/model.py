@@ -380,7 +380,8 @@ def _inputs(spec: Spec) -> list[Input]:
             "Finance",
             "%",
             f.working_capital_pct,
-            minimum=0,
+            "Negative when customers pay in advance",
+            minimum=-1,
             maximum=2,
         ),
         Input(
