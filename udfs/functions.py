@@ -490,7 +490,7 @@ def BC_ROLLUP(table, group_by=None, measures=None):
 @excel_function
 def BC_SELECT(values, costs, budget, mandatory=None, groups=None, depends_on=None):
     """1/0 per project: the funded set that maximises total value within the budget (exact)."""
-    v = range_numbers(values, "values")
+    v = [scalar(x, "values") for x in _cells(values)]
     n = len(v)
     cost_rows = _rows(costs)
     if len(cost_rows) != n:
@@ -511,10 +511,17 @@ def BC_SELECT(values, costs, budget, mandatory=None, groups=None, depends_on=Non
     )
     needs = None
     if depends_on is not None:
-        needs = [
-            -1 if x in (None, "") else int(scalar(x, "depends_on")) - 1
-            for x in _column(depends_on, "depends_on", n)
-        ]
+        needs = []
+        for row, x in enumerate(_column(depends_on, "depends_on", n), start=1):
+            target = None if x in (None, "") else scalar(x, "depends_on")
+            if target is not None and (
+                target != int(target) or not 1 <= target <= n or target == row
+            ):
+                raise InputError(
+                    f"depends_on: row {row} needs row {target:g}, which is not "
+                    f"another project's row (1 to {n})"
+                )
+            needs.append(-1 if target is None else int(target) - 1)
     chosen = portfolio.select(v, c, b if len(b) > 1 else b[0], must, labels, needs)
     return [[int(x)] for x in chosen]
 

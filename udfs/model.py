@@ -1142,6 +1142,33 @@ def evaluate(model: Model, values: dict | None = None, scenario: str | None = No
     ``values`` overrides inputs by name (as read from a workbook); ``scenario``
     overrides the ``Scenario`` input (Low / Base / High).
     """
+    trials = evaluate_trials(model, values, scenario)
+    public = {o.name for o in model.outputs if o.public}
+    return Evaluation(
+        trials.scenario,
+        {name: row[0] for name, row in trials.lines.items()},
+        {name: float(v[0]) for name, v in trials.outputs.items() if name in public},
+    )
+
+
+@dataclass
+class Trials:
+    """Lines (trials x periods) and outputs (trials,) for many input sets at once."""
+
+    scenario: str
+    lines: dict[str, np.ndarray]
+    outputs: dict[str, np.ndarray]
+
+
+def evaluate_trials(
+    model: Model, values: dict | None = None, scenario: str | None = None
+) -> Trials:
+    """Evaluate the model for many input sets in one vectorised pass.
+
+    A scalar input given as an array of shape (trials,) varies by trial; a
+    series input as (trials, periods). Everything else is shared. This is what
+    Monte Carlo, sensitivity grids and break-even searches run on.
+    """
     inputs = input_values(model)
     inputs.update(values or {})
     chosen = scenario or str(inputs["Scenario"])
@@ -1149,27 +1176,34 @@ def evaluate(model: Model, values: dict | None = None, scenario: str | None = No
     if not matches:
         raise ValueError(f"In_Scenario: must be one of {', '.join(SCENARIOS)}; got {chosen!r}")
     chosen = matches[0]
+    kinds = {i.name: i.kind for i in model.inputs}
     ctx = X.Context()
     ctx.values["__periods__"] = model.periods
+    trials = 1
     for name, value in inputs.items():
         if isinstance(value, str):
             ctx.values[name] = value
+            continue
+        arr = np.asarray(value, dtype=float)
+        if kinds.get(name) == "series":
+            arr = arr.reshape(1, -1) if arr.ndim == 1 else arr
         else:
-            arr = np.asarray(value, dtype=float)
-            ctx.values[name] = arr.reshape(1, -1) if arr.ndim else arr.reshape(1, 1)
+            arr = arr.reshape(-1, 1)
+        trials = max(trials, arr.shape[0])
+        ctx.values[name] = arr
     ctx.values["scenario_index"] = np.array([[SCENARIOS.index(chosen) + 1.0]])
     with np.errstate(all="ignore"):
         for line in model.drivers[1:]:
-            ctx.values[line.name] = np.broadcast_to(line.expr.evaluate(ctx), (1, 1))
+            ctx.values[line.name] = np.broadcast_to(line.expr.evaluate(ctx), (trials, 1))
         for line in model.lines:
-            ctx.values[line.name] = np.broadcast_to(line.expr.evaluate(ctx), (1, model.periods))
+            ctx.values[line.name] = np.broadcast_to(
+                line.expr.evaluate(ctx), (trials, model.periods)
+            )
         outputs = {}
         for out in model.outputs:
-            value = np.asarray(out.expr.evaluate(ctx), dtype=float).reshape(-1)[0]
-            ctx.values[f"{out.name}_out"] = np.array([[value]])
-            outputs[out.name] = float(value)
-    return Evaluation(
-        chosen,
-        {line.name: ctx.values[line.name][0] for line in model.lines},
-        {k: v for k, v in outputs.items() if next(o for o in model.outputs if o.name == k).public},
-    )
+            value = np.broadcast_to(
+                np.asarray(out.expr.evaluate(ctx), dtype=float).reshape(-1, 1), (trials, 1)
+            )
+            ctx.values[f"{out.name}_out"] = value
+            outputs[out.name] = value[:, 0]
+    return Trials(chosen, {line.name: ctx.values[line.name] for line in model.lines}, outputs)

@@ -1,13 +1,23 @@
-"""One-way sensitivity (tornado) of a business case's NPV to its main drivers."""
+"""Sensitivity of a business case: tornado, two-way grid, break-even.
+
+Every driver moves by a relative change x (the driver becomes base * (1 + x),
+as in the scenarios), everything else stays at Base. All cases of a tornado or
+a grid are evaluated in one vectorised pass.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Model, adjustment_names, evaluate
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+from .errors import InputError
+from .model import _ADJUSTED, Model, adjustment_names, evaluate_trials
 from .spec import SCENARIO_DRIVERS
 
-#: The drivers a tornado shows, with their labels.
+#: The drivers a tornado shows by default, with their labels.
 TORNADO_DRIVERS = {
     "tam": "Market size (TAM)",
     "target_share": "Target market share",
@@ -36,28 +46,141 @@ class TornadoBar:
         return abs(self.npv_high - self.npv_low)
 
 
-def tornado(model: Model) -> list[TornadoBar]:
-    """NPV with each driver moved alone to its Low and High setting, widest swing first.
-
-    A driver's settings are the spec's Low/High scenario adjustments for it, or
-    -/+20% where both are zero. Everything else stays at Base.
-    """
-    neutral = {}
+def _neutral(values: dict | None) -> dict:
+    """Inputs with every scenario adjustment zeroed: Base, in the Low slot."""
+    out = dict(values or {})
     for key in SCENARIO_DRIVERS:
         low, high = adjustment_names(key)
-        neutral[low] = 0.0
-        neutral[high] = 0.0
-    bars = []
-    for key, label in TORNADO_DRIVERS.items():
-        low_name, high_name = adjustment_names(key)
-        low = model.input(low_name).value
-        high = model.input(high_name).value
-        if low == 0 and high == 0:
-            low, high = -DEFAULT_SWING, DEFAULT_SWING
-        npv = {}
-        for scenario, name, change in (("Low", low_name, low), ("High", high_name, high)):
-            values = dict(neutral)
-            values[name] = change
-            npv[scenario] = evaluate(model, values, scenario).outputs["NPV"]
-        bars.append(TornadoBar(key, label, low, high, npv["Low"], npv["High"]))
+        out[low] = 0.0
+        out[high] = 0.0
+    return out
+
+
+def _changes(model: Model, key: str, values: dict | None) -> tuple[float, float]:
+    low_name, high_name = adjustment_names(key)
+    source = values or {}
+    lo = float(source.get(low_name, model.input(low_name).value))
+    hi = float(source.get(high_name, model.input(high_name).value))
+    if lo == 0 and hi == 0:
+        return -DEFAULT_SWING, DEFAULT_SWING
+    return lo, hi
+
+
+def with_changes(
+    model: Model, changes: dict[str, np.ndarray], values: dict | None = None, output: str = "NPV"
+) -> np.ndarray:
+    """``output`` with each driver moved by its changes (arrays of one length)."""
+    inputs = _neutral(values)
+    for key, change in changes.items():
+        if key not in SCENARIO_DRIVERS:
+            raise InputError(
+                f"driver: {key!r} is not a driver; choose from {', '.join(SCENARIO_DRIVERS)}"
+            )
+        inputs[adjustment_names(key)[0]] = np.asarray(change, dtype=float)
+    outputs = evaluate_trials(model, inputs, "Low").outputs
+    if output not in outputs:
+        raise InputError(f"output: no output named {output!r}; choose from {', '.join(outputs)}")
+    return outputs[output]
+
+
+def tornado(
+    model: Model,
+    output: str = "NPV",
+    drivers: dict[str, str] | None = None,
+    values: dict | None = None,
+) -> list[TornadoBar]:
+    """``output`` with each driver moved alone to its Low and High setting, widest first.
+
+    A driver's settings are its Low/High scenario adjustments, or -/+20% where
+    both are zero.
+    """
+    drivers = drivers or TORNADO_DRIVERS
+    keys = list(drivers)
+    settings = [_changes(model, k, values) for k in keys]
+    n = len(keys)
+    changes = {k: np.zeros(2 * n) for k in keys}
+    for i, (k, (lo, hi)) in enumerate(zip(keys, settings, strict=True)):
+        changes[k][2 * i], changes[k][2 * i + 1] = lo, hi
+    result = with_changes(model, changes, values, output)
+    bars = [
+        TornadoBar(k, drivers[k], lo, hi, float(result[2 * i]), float(result[2 * i + 1]))
+        for i, (k, (lo, hi)) in enumerate(zip(keys, settings, strict=True))
+    ]
     return sorted(bars, key=lambda b: b.swing, reverse=True)
+
+
+def grid(
+    model: Model,
+    driver_a: str,
+    changes_a,
+    driver_b: str,
+    changes_b,
+    output: str = "NPV",
+    values: dict | None = None,
+) -> pd.DataFrame:
+    """Two-way table: ``output`` for every pair of changes (rows a, columns b)."""
+    a = np.asarray(changes_a, dtype=float)
+    b = np.asarray(changes_b, dtype=float)
+    if driver_a == driver_b:
+        raise InputError("driver_b: must differ from driver_a")
+    aa, bb = np.meshgrid(a, b, indexing="ij")
+    result = with_changes(model, {driver_a: aa.ravel(), driver_b: bb.ravel()}, values, output)
+    return pd.DataFrame(
+        result.reshape(a.size, b.size),
+        index=pd.Index(a, name=driver_a),
+        columns=pd.Index(b, name=driver_b),
+    )
+
+
+@dataclass(frozen=True)
+class BreakEven:
+    driver: str
+    change: float  # relative change at which the output is zero
+    value: float  # the driver's value there (a factor for drivers without one input)
+    output_at: float
+
+
+def breakeven(
+    model: Model,
+    driver: str,
+    output: str = "NPV",
+    values: dict | None = None,
+    low: float = -0.99,
+    high: float = 10.0,
+) -> BreakEven | None:
+    """The change in ``driver`` that makes ``output`` zero, or None if none in [low, high].
+
+    Scans the range for a sign change, then solves with Brent's method to
+    machine precision.
+    """
+
+    def f(x: float) -> float:
+        return float(with_changes(model, {driver: np.array([x])}, values, output)[0])
+
+    scan = np.linspace(low, high, 221)
+    ys = with_changes(model, {driver: scan}, values, output)
+    finite = np.isfinite(ys)
+    signs = np.sign(ys)
+    base_at = int(np.argmin(np.abs(scan)))
+    crossings = [
+        i
+        for i in range(scan.size - 1)
+        if finite[i] and finite[i + 1] and signs[i] * signs[i + 1] <= 0
+    ]
+    if not crossings:
+        return None
+    scale = np.abs(ys[finite]).max()
+    for i in sorted(crossings, key=lambda j: abs(j - base_at)):  # nearest today's value first
+        x = (
+            float(scan[i])
+            if ys[i] == 0
+            else brentq(
+                f, scan[i], scan[i + 1], xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200
+            )
+        )
+        at = f(x)
+        if abs(at) <= 1e-9 * scale:  # a root, not a pole where the output jumps sign
+            name, _ = _ADJUSTED[driver]
+            base = 1.0 if name is None else float((values or {}).get(name, model.input(name).value))
+            return BreakEven(driver, x, base * (1 + x), at)
+    return None

@@ -146,8 +146,42 @@ class Gate(_Strict):
     )
 
 
+class Distribution(_Strict):
+    """Uncertainty in a driver's relative change x (the driver becomes base * (1 + x)).
+
+    ``type`` picks the parameters: triangular/pert (low, mode, high), uniform
+    (low, high), normal (mean, sd), lognormal (median and sigma of the
+    multiplier 1 + x), discrete (values, probabilities), fixed (value).
+    """
+
+    type: Literal["triangular", "pert", "uniform", "normal", "lognormal", "discrete", "fixed"]
+    low: Annotated[float, Field(gt=-1.0, le=10.0)] = 0.0
+    mode: Annotated[float, Field(gt=-1.0, le=10.0)] = 0.0
+    high: Annotated[float, Field(gt=-1.0, le=10.0)] = 0.0
+    mean: Annotated[float, Field(gt=-1.0, le=10.0)] = 0.0
+    sd: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    median: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    sigma: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
+    values: list[Annotated[float, Field(gt=-1.0, le=10.0)]] = []
+    probabilities: list[Fraction] = []
+    value: Annotated[float, Field(gt=-1.0, le=10.0)] = 0.0
+
+
+class Correlation(_Strict):
+    drivers: Annotated[list[str], Field(min_length=2, max_length=2)]
+    rank: Annotated[float, Field(ge=-0.99, le=0.99)]
+
+
+class MonteCarlo(_Strict):
+    trials: Annotated[int, Field(ge=100, le=1_000_000)] = 10_000
+    seed: Annotated[int, Field(ge=0)] = 20261126
+
+
 class Risk(_Strict):
     gates: list[Gate] = []
+    distributions: dict[str, Distribution] = {}
+    correlations: list[Correlation] = []
+    monte_carlo: MonteCarlo = MonteCarlo()
 
 
 class Baseline(_Strict):
@@ -258,6 +292,30 @@ def consistency_problems(spec: Spec) -> list[str]:
                 f"stay within the horizon ({years}); got {gate.until_year}"
             )
         last = gate.until_year
+    for key, d in spec.risk.distributions.items():
+        where = f"risk.distributions.{key}"
+        if key not in SCENARIO_DRIVERS:
+            problems.append(f"{where}: not a driver; choose from {', '.join(SCENARIO_DRIVERS)}")
+        if d.type in ("triangular", "pert") and not d.low <= d.mode <= d.high:
+            problems.append(f"{where}: needs low <= mode <= high; got {d.low}, {d.mode}, {d.high}")
+        if d.type == "uniform" and not d.low <= d.high:
+            problems.append(f"{where}: needs low <= high; got {d.low}, {d.high}")
+        if d.type == "discrete" and (
+            len(d.values) != len(d.probabilities)
+            or not d.values
+            or abs(sum(d.probabilities) - 1) > 1e-9
+        ):
+            problems.append(
+                f"{where}: needs values and probabilities of the same length, "
+                f"probabilities adding up to 1; got {len(d.values)} values, "
+                f"probabilities adding up to {sum(d.probabilities):.6g}"
+            )
+    for i, c in enumerate(spec.risk.correlations):
+        for driver in c.drivers:
+            if driver not in spec.risk.distributions:
+                problems.append(
+                    f"risk.correlations[{i}]: {driver!r} has no distribution in risk.distributions"
+                )
     return problems
 
 

@@ -127,16 +127,20 @@ class BusinessCaseWriter:
             last_column=self.last_col,
         )
 
-    def period_headers(self, ws, row: int, year_row: str) -> None:
-        """Period labels as formulas on the calculated year (they follow In_StartYear)."""
-        ppy = self.model.periods_per_year
+    def period_headers(self, ws, row: int) -> None:
+        """Period labels as formulas (they follow In_StartYear), one formula copied across."""
+        rows = self.main.rows
         for p in range(1, self.n + 1):
-            c = ws[f"{self.col(p)}{row}"]
-            if ppy == 1:
-                c.value = f"={year_row.replace('#', self.col(p))}"
+            col = self.col(p)
+            c = ws[f"{col}{row}"]
+            year = f"{col}{rows['year'][1]}"
+            if self.model.periods_per_year == 1:
+                c.value = f"={year}"
             else:
-                q = p - (p - 1) // ppy * ppy
-                c.value = f'={year_row.replace("#", self.col(p))}&" Q{q}"'
+                quarter = (
+                    f"{col}{rows['period'][1]}-({col}{rows['year_index'][1]}-1)*In_PeriodsPerYear"
+                )
+                c.value = f'={year}&" Q"&({quarter})'
             c.font, c.fill = HEADER_FONT, HEADER_FILL
             c.alignment = Alignment(horizontal="center")
 
@@ -367,7 +371,7 @@ class BusinessCaseWriter:
         for col in ("A", "B", "C", "D"):
             ws[f"{col}3"].font, ws[f"{col}3"].fill = HEADER_FONT, HEADER_FILL
         ws["A3"].value, ws["B3"].value, ws["C3"].value = "Line", "Unit", "Value"
-        self.period_headers(ws, 3, f"#{self.main.rows['year'][1]}")
+        self.period_headers(ws, 3)
         ws.column_dimensions["A"].width = 46
         ws.column_dimensions["B"].width = 10
         ws.column_dimensions["C"].width = 14

@@ -55,6 +55,10 @@ def read_case_fast(path: str | Path) -> tuple[BusinessCaseFile, dict[str, float]
             f"save it unprotected as .xlsx"
         )
     if not zipfile.is_zipfile(path):
+        if head.startswith(b"PK"):
+            raise WorkbookError(
+                f"{path}: damaged workbook (truncated or corrupt .xlsx); restore it from a backup"
+            )
         raise WorkbookError(f"{path}: not an Excel workbook (.xlsx)")
     try:
         with zipfile.ZipFile(path) as archive:

@@ -418,7 +418,9 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
         (
             "Port_Headroom",
             "Budget left after the funded set",
-            '=IF(ISNUMBER(In_Budget),In_Budget-SUMPRODUCT(Cases[Capital],Cases[Selected]),"")',
+            "=IF(ISNUMBER(In_Budget),In_Budget-SUMPRODUCT(Cases[Capital],Cases[Selected]),"
+            "IF(COUNT(In_BudgetByYear)>0,SUM(In_BudgetByYear)-SUMPRODUCT(Cases[Capital],"
+            'Cases[Selected]),""))',
             FORMATS["currency"],
         ),
         ("Port_Cases", "Cases", "=ROWS(Cases[ID])", "0"),
