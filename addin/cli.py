@@ -297,6 +297,158 @@ def rollup(
         raise typer.Exit(3)
 
 
+@app.command()
+def simulate(
+    file: Annotated[Path, typer.Argument(help="Business-case workbook (.xlsx).")],
+    trials: Annotated[
+        int | None,
+        typer.Option("--trials", help="Number of trials (default: the spec's, else 10,000)."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Random seed (default: the spec's); the same seed gives the same numbers.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="Put a Risk sheet (summary, histogram, "
+            "S-curve) into the workbook; nothing else changes.",
+        ),
+    ] = False,
+):
+    """Monte Carlo of a business case's NPV from its workbook's inputs.
+
+    Distributions come from the spec (risk.distributions), else from the Low/High
+    scenario adjustments. Example: bizcase simulate case.xlsx --trials 100000 --seed 7 --json
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from udfs.risk import simulate as run_simulation
+    from workbooks.inject import put_sheet
+    from workbooks.risk_sheet import risk_sheet
+
+    try:
+        case = read_business_case(file)
+        mc = case.model.spec.risk.monte_carlo
+        n = trials if trials is not None else mc.trials
+        with Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            transient=True,
+            console=Console(stderr=True),
+        ) as progress:
+            task = progress.add_task("trials", total=n)
+            sim = run_simulation(
+                case.model,
+                n,
+                seed if seed is not None else mc.seed,
+                values=case.values,
+                progress=lambda k: progress.advance(task, k),
+            )
+        if write:
+            put_sheet(
+                file, risk_sheet(sim, case.model.spec.meta.name, case.model.spec.meta.currency)
+            )
+    except (BizcaseError, ValueError) as e:
+        _fail(str(e))
+    summary = sim.summary("NPV")
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "trials": sim.trials,
+                    "seed": sim.seed,
+                    **{k: _json_number(v) for k, v in summary.items()},
+                    "irr": {k: _json_number(v) for k, v in sim.summary("IRR").items()},
+                },
+                indent=2,
+            )
+        )
+    else:
+        cur = case.model.spec.meta.currency
+        typer.echo(
+            f"{case.model.spec.meta.name}: NPV over {sim.trials:,} trials (seed "
+            f"{sim.seed}): mean {cur} {_money(summary['mean'])}, P10 "
+            f"{_money(summary['p10'])}, P50 {_money(summary['p50'])}, P90 "
+            f"{_money(summary['p90'])}; P(NPV < 0) {summary['prob_negative']:.1%}"
+        )
+        if write:
+            typer.echo(f"wrote the Risk sheet into {file}")
+
+
+@app.command()
+def sensitivity(
+    file: Annotated[Path, typer.Argument(help="Business-case workbook (.xlsx).")],
+    output: Annotated[
+        str, typer.Option("--output", help="The output to study, e.g. NPV, eNPV, IRR.")
+    ] = "NPV",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+):
+    """One-way tornado of an output, and the break-even value of each driver.
+
+    Each driver moves alone to its Low/High scenario setting (or -/+20%); break-even is
+    the driver value at which the output is zero. Example: bizcase sensitivity case.xlsx
+    """
+    from udfs.sensitivity import breakeven, tornado
+
+    try:
+        case = read_business_case(file)
+        bars = tornado(case.model, output, values=case.values)
+        points = {b.key: breakeven(case.model, b.key, output, case.values) for b in bars}
+    except (BizcaseError, ValueError) as e:
+        _fail(str(e))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "driver": b.key,
+                        "low_change": b.low_change,
+                        "high_change": b.high_change,
+                        f"{output.lower()}_low": _json_number(b.npv_low),
+                        f"{output.lower()}_high": _json_number(b.npv_high),
+                        "breakeven_change": None if points[b.key] is None else points[b.key].change,
+                        "breakeven_value": None if points[b.key] is None else points[b.key].value,
+                    }
+                    for b in bars
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table(
+        title=f"{case.model.spec.meta.name}: sensitivity of {output}", title_justify="left"
+    )
+    for h in (
+        "Driver",
+        "Low",
+        "High",
+        f"{output} at low",
+        f"{output} at high",
+        "Swing",
+        "Break-even",
+    ):
+        table.add_column(h, justify="left" if h == "Driver" else "right", no_wrap=True)
+    for b in bars:
+        p = points[b.key]
+        table.add_row(
+            b.label,
+            f"{b.low_change:+.0%}",
+            f"{b.high_change:+.0%}",
+            _money(b.npv_low),
+            _money(b.npv_high),
+            _money(b.swing),
+            "none in range" if p is None else f"{p.change:+.1%} ({p.value:,.4g})",
+        )
+    Console(width=max(shutil.get_terminal_size().columns, 120)).print(table)
+
+
 def _print_cases(results) -> None:
     console = Console(width=max(shutil.get_terminal_size().columns, 150))
     out = Table(

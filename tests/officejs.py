@@ -66,6 +66,28 @@ FUNCTION_ARGUMENTS = {
     "BC_ROLLUP": ("table", "group_by", "measures"),
     "BC_SELECT": ("values", "costs", "budget", "mandatory", "groups", "depends_on"),
     "BC_FRONTIER": ("values", "costs", "points"),
+    # Risk functions (issue: risk and uncertainty).
+    "BC_SIMULATE": (
+        "rate",
+        "years",
+        "units",
+        "price",
+        "unit_cost",
+        "fixed_cost",
+        "investment",
+        "trials",
+        "seed",
+    ),
+    "BC_BREAKEVEN": (
+        "rate",
+        "years",
+        "units",
+        "price",
+        "unit_cost",
+        "fixed_cost",
+        "investment",
+        "driver",
+    ),
 }
 OPTIONAL_ARGUMENTS = frozenset(
     {
@@ -79,6 +101,8 @@ OPTIONAL_ARGUMENTS = frozenset(
         ("BC_SELECT", "groups"),
         ("BC_SELECT", "depends_on"),
         ("BC_FRONTIER", "points"),
+        ("BC_SIMULATE", "trials"),
+        ("BC_SIMULATE", "seed"),
     }
 )
 

@@ -24,7 +24,7 @@ import logging
 import numpy as np
 import xlwings as xw
 
-from . import finance, portfolio
+from . import finance, portfolio, risk
 from .errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -546,3 +546,121 @@ def BC_FRONTIER(values, costs, points=None):
     budgets = [total * i / (k - 1) for i in range(k)]
     curve = portfolio.frontier(v, c, budgets)
     return [["Budget", "Value", "Capital used", "Projects"], *curve.values.tolist()]
+
+
+# --- risk functions -------------------------------------------------------------
+
+
+def _driver(value, name: str, trials: int, rng) -> np.ndarray:
+    """A fixed number, or a low/mode/high range of three cells drawn as a triangular."""
+    cells = [c for c in _cells(value) if c is not None]
+    for c in cells:
+        _raise_if_error(c, name)
+    numbers = [scalar(c, name) for c in cells]
+    if len(numbers) == 1:
+        return np.full(trials, numbers[0])
+    if len(numbers) != 3 or not numbers[0] <= numbers[1] <= numbers[2]:
+        raise InputError(
+            f"{name}: give one number, or three cells low <= most likely <= high; got {numbers}"
+        )
+    if numbers[0] == numbers[2]:
+        return np.full(trials, numbers[0])
+    return rng.triangular(*numbers, trials)
+
+
+_UNIT_DOCS = {
+    "rate": "Discount rate per year (a number or low/mode/high).",
+    "years": "Years of sales after the investment.",
+    "units": "Units sold per year (a number or low/mode/high).",
+    "price": "Price per unit (a number or low/mode/high).",
+    "unit_cost": "Variable cost per unit (a number or low/mode/high).",
+    "fixed_cost": "Fixed cost per year (a number or low/mode/high).",
+    "investment": "Up-front investment (a number or low/mode/high).",
+}
+
+
+@xw.func
+@_arg("rate", _UNIT_DOCS["rate"], ndim=2)
+@_arg("years", _UNIT_DOCS["years"])
+@_arg("units", _UNIT_DOCS["units"], ndim=2)
+@_arg("price", _UNIT_DOCS["price"], ndim=2)
+@_arg("unit_cost", _UNIT_DOCS["unit_cost"], ndim=2)
+@_arg("fixed_cost", _UNIT_DOCS["fixed_cost"], ndim=2)
+@_arg("investment", _UNIT_DOCS["investment"], ndim=2)
+@_arg("trials", "Optional. Number of trials (default 10,000).")
+@_arg("seed", "Optional. Random seed: the same seed gives the same result (default 1).")
+@xw.ret(expand="table")
+@excel_function
+def BC_SIMULATE(
+    rate, years, units, price, unit_cost, fixed_cost, investment, trials=None, seed=None
+):
+    """Monte Carlo NPV of a simple product (units x (price - unit cost) - fixed cost a year, after an investment): mean, P10, P50, P90, P(NPV<0), spilled."""  # noqa: E501
+    n = 10_000 if trials is None else int(scalar(trials, "trials"))
+    if not 1 <= n <= 1_000_000:
+        raise InputError(f"trials: must be from 1 to 1,000,000; got {n}")
+    rng = np.random.default_rng(1 if seed is None else int(scalar(seed, "seed")))
+    y = scalar(years, "years")
+    if y < 1 or y != int(y):
+        raise InputError(f"years: must be a whole number of years >= 1; got {y:g}")
+    draws = {
+        name: _driver(value, name, n, rng)
+        for name, value in (
+            ("rate", rate),
+            ("units", units),
+            ("price", price),
+            ("unit_cost", unit_cost),
+            ("fixed_cost", fixed_cost),
+            ("investment", investment),
+        )
+    }
+    if np.any(draws["rate"] <= -1):
+        raise InputError("rate: must stay above -100%")
+    npv = risk.unit_npv(
+        draws["rate"],
+        y,
+        draws["units"],
+        draws["price"],
+        draws["unit_cost"],
+        draws["fixed_cost"],
+        draws["investment"],
+    )
+    p10, p50, p90 = np.percentile(npv, [10, 50, 90])
+    return [
+        ["Mean", float(npv.mean())],
+        ["P10", float(p10)],
+        ["P50", float(p50)],
+        ["P90", float(p90)],
+        ["P(NPV<0)", float((npv < 0).mean())],
+    ]
+
+
+@xw.func
+@_arg("rate", _UNIT_DOCS["rate"])
+@_arg("years", _UNIT_DOCS["years"])
+@_arg("units", _UNIT_DOCS["units"])
+@_arg("price", _UNIT_DOCS["price"])
+@_arg("unit_cost", _UNIT_DOCS["unit_cost"])
+@_arg("fixed_cost", _UNIT_DOCS["fixed_cost"])
+@_arg("investment", _UNIT_DOCS["investment"])
+@_arg(
+    "driver",
+    'Which to solve for: "units", "price", "unit_cost", "fixed_cost", "investment" or "rate".',
+)
+@excel_function
+def BC_BREAKEVEN(rate, years, units, price, unit_cost, fixed_cost, investment, driver):
+    """The value of one driver at which the simple product's NPV is zero (others as given); #N/A if none."""  # noqa: E501
+    name = str(_cells(driver)[0]).strip().lower()
+    values = [
+        scalar(v, n)
+        for v, n in (
+            (rate, "rate"),
+            (years, "years"),
+            (units, "units"),
+            (price, "price"),
+            (unit_cost, "unit_cost"),
+            (fixed_cost, "fixed_cost"),
+            (investment, "investment"),
+        )
+    ]
+    result = risk.unit_breakeven(name, *values)
+    return _number_or_error(result, "#N/A", f"driver: no {name} makes the NPV zero")

@@ -19,6 +19,16 @@ from .errors import InputError
 from .model import Model, adjustment_names, evaluate_trials
 from .spec import SCENARIO_DRIVERS, Distribution
 
+#: The parameters each distribution type reads.
+PARAMETERS = {
+    "triangular": ("low", "mode", "high"),
+    "pert": ("low", "mode", "high"),
+    "uniform": ("low", "high"),
+    "normal": ("mean", "sd"),
+    "lognormal": ("median", "sigma"),
+    "discrete": ("values", "probabilities"),
+    "fixed": ("value",),
+}
 DEFAULT_TRIALS = 10_000
 DEFAULT_SEED = 20261126
 
@@ -163,12 +173,15 @@ def simulate(
     distributions: dict[str, Distribution] | None = None,
     correlations: dict[tuple[str, str], float] | None = None,
     values: dict | None = None,
+    progress=None,
+    chunk: int = 25_000,
 ) -> Simulation:
     """Monte Carlo of the case: every output for ``trials`` draws of the drivers.
 
     ``distributions`` default to the spec's (``risk.distributions``), else to
     triangulars from the Low/High scenarios. ``values`` overrides inputs (a
     workbook's). Drivers without a distribution stay at their Base value.
+    ``progress(n)`` is called as each chunk of ``n`` trials finishes.
     """
     if not 1 <= trials <= 5_000_000:
         raise InputError(f"trials: must be from 1 to 5,000,000; got {trials}")
@@ -211,9 +224,69 @@ def simulate(
         low_name, high_name = adjustment_names(key)
         inputs[low_name] = 0.0
         inputs[high_name] = 0.0
-    for j, key in enumerate(keys):
-        inputs[adjustment_names(key)[0]] = draws[:, j]
-    result = evaluate_trials(model, inputs, "Low")
-    public = {o.name for o in model.outputs if o.public}
-    outputs = {k: v for k, v in result.outputs.items() if k in public}
+    public = [o.name for o in model.outputs if o.public]
+    outputs = {name: np.empty(trials) for name in public}
+    for start in range(0, trials, chunk):  # chunks only bound memory and report progress
+        stop = min(start + chunk, trials)
+        for j, key in enumerate(keys):
+            inputs[adjustment_names(key)[0]] = draws[start:stop, j]
+        result = evaluate_trials(model, inputs, "Low")
+        for name in public:
+            outputs[name][start:stop] = result.outputs[name]
+        if progress:
+            progress(stop - start)
     return Simulation(trials, seed, dists, outputs["NPV"], outputs)
+
+
+# --- a one-line product model, for the Excel functions ------------------------
+
+UNIT_DRIVERS = ("rate", "units", "price", "unit_cost", "fixed_cost", "investment")
+
+
+def unit_npv(rate, years, units, price, unit_cost, fixed_cost, investment):
+    """NPV of a simple product: ``investment`` now, then each year for ``years``
+    years ``units * (price - unit_cost) - fixed_cost``, discounted at ``rate``.
+
+    Broadcasts over arrays (one value per trial).
+
+    Examples
+    --------
+    >>> round(float(unit_npv(0.1, 3, 1000, 50, 30, 5000, 30000)), 2)   # 15000/yr, 3 years
+    7302.78
+    """
+    r = np.asarray(rate, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        annuity = np.where(r == 0, years, (1 - (1 + r) ** -np.asarray(years, float)) / r)
+    cash = np.asarray(units) * (np.asarray(price) - np.asarray(unit_cost)) - np.asarray(fixed_cost)
+    return cash * annuity - np.asarray(investment)
+
+
+def unit_breakeven(driver: str, rate, years, units, price, unit_cost, fixed_cost, investment):
+    """The value of ``driver`` at which :func:`unit_npv` is zero (nan if none).
+
+    Linear drivers are solved exactly; ``rate`` is the IRR of the flows.
+
+    Examples
+    --------
+    >>> round(unit_breakeven("units", 0.1, 3, 1000, 50, 30, 5000, 30000), 4)
+    853.1722
+    """
+    if driver not in UNIT_DRIVERS:
+        raise InputError(f"driver: must be one of {', '.join(UNIT_DRIVERS)}; got {driver!r}")
+    from . import finance
+
+    if driver == "rate":
+        cash = units * (price - unit_cost) - fixed_cost
+        return float(finance.irr([-investment, *[cash] * int(years)]))
+    annuity = years if rate == 0 else (1 - (1 + rate) ** -years) / rate
+    needed = investment / annuity + fixed_cost  # yearly contribution that breaks even
+    margin = price - unit_cost
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = {
+            "units": needed / margin if margin != 0 else np.nan,
+            "price": unit_cost + needed / units if units != 0 else np.nan,
+            "unit_cost": price - needed / units if units != 0 else np.nan,
+            "fixed_cost": units * margin - investment / annuity,
+            "investment": (units * margin - fixed_cost) * annuity,
+        }[driver]
+    return float(result)
