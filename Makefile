@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(VENV)/bin/bizcase evaluate demo-output/cases/analytics_addon.xlsx \
 	    demo-output/cases/saas.xlsx demo-output/cases/hardware.xlsx demo-output/cases/sunset.xlsx
 	$(VENV)/bin/bizcase rollup demo-output/cases -o demo-output/portfolio.xlsx \
-	    --budget 20000000 --force
+	    --budget 20000000 --simulate 5000 --correlation 0.5 --target 80000000 --force
 	$(VENV)/bin/bizcase metrics
 
 ## test: set up, then run the test suite (LibreOffice tests skip without soffice

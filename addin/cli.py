@@ -210,6 +210,23 @@ def rollup(
     value: Annotated[
         str, typer.Option("--value", help="What selection maximises: npv or enpv.")
     ] = "npv",
+    simulate: Annotated[
+        int,
+        typer.Option(
+            "--simulate", help="Monte Carlo trials per case for the portfolio Risk sheet (0: none)."
+        ),
+    ] = 0,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed for --simulate.")] = None,
+    correlation: Annotated[
+        float,
+        typer.Option("--correlation", help="Rank correlation between cases of one product line."),
+    ] = 0.0,
+    target: Annotated[
+        float | None,
+        typer.Option(
+            "--target", help="Portfolio NPV target; reports the probability of missing it."
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the totals as JSON.")] = False,
 ):
@@ -247,7 +264,26 @@ def rollup(
         task = progress.add_task("read", total=len(paths))
         rolled = read_cases(paths, progress=lambda _: progress.advance(task))
     try:
-        report = build_report(rolled, budget, by_year, rank_by, value)
+        with Progress(
+            TextColumn("simulating cases"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            transient=True,
+            console=Console(stderr=True),
+        ) as progress:
+            task = progress.add_task("simulate", total=len(rolled.cases) if simulate else 0)
+            report = build_report(
+                rolled,
+                budget,
+                by_year,
+                rank_by,
+                value,
+                simulate=simulate,
+                seed=seed,
+                correlation=correlation,
+                target=target,
+                progress=lambda k: progress.advance(task, k),
+            )
         from workbooks.portfolio_workbook import write_portfolio
 
         path = write_portfolio(report, output, overwrite=force)
@@ -275,6 +311,9 @@ def rollup(
                         if s
                     ],
                     "exceptions": [{"file": str(f), "reason": r} for f, r in rolled.exceptions],
+                    "simulation": None
+                    if report.simulation is None
+                    else {k: _json_number(v) for k, v in report.simulation.summary().items()},
                 },
                 indent=2,
             )

@@ -29,6 +29,7 @@ class RolledUp:
     files: list[Path] = field(default_factory=list)
     exceptions: list[tuple[Path, str]] = field(default_factory=list)
     overrides: list[tuple[Path, str, float, float]] = field(default_factory=list)
+    models: list = field(default_factory=list)  # (model, input values) per case, for simulation
 
 
 def workbook_paths(items: Iterable[str | Path]) -> list[Path]:
@@ -65,6 +66,7 @@ def read_cases(paths: list[Path], progress: Callable[[Path], None] | None = None
                     out.overrides.append((path, f"Out_{name}", value, engine))
             out.cases.append(case)
             out.files.append(path)
+            out.models.append((case_file.model, case_file.values))
         except (BizcaseError, ValueError, OSError) as e:
             out.exceptions.append((path, str(e)))
         if progress:
@@ -83,6 +85,11 @@ def build_report(
     rank_by: str = "npv",
     value_key: str = "npv",
     frontier_points: int = 21,
+    simulate: int = 0,
+    seed: int | None = None,
+    correlation: float = 0.0,
+    target: float | None = None,
+    progress=None,
 ):
     """The engine's view of the portfolio, ready for the workbook and the CLI.
 
@@ -90,7 +97,10 @@ def build_report(
     capital) or ``budget_by_year`` (one limit per calendar year, in order);
     without either, every case is funded. Mandatory cases, exclusive groups and
     dependencies come from each case's spec (meta.mandatory, meta.exclusive_group,
-    meta.depends_on).
+    meta.depends_on). With ``simulate`` trials, each case's Monte Carlo is summed
+    into the portfolio's, cases of one product line rank-correlated by
+    ``correlation``; ``target`` is the portfolio NPV whose shortfall probability
+    is reported.
     """
     import numpy as np
     import pandas as pd
@@ -145,7 +155,23 @@ def build_report(
     mandatory_capital = total_capital[np.asarray(constraints["mandatory"])].sum()
     budgets = budgets[budgets >= mandatory_capital - 1e-9]
     curve = frontier(values, total_capital, budgets, mandatory=constraints["mandatory"], **free)
+    simulation = None
+    if simulate:
+        from udfs.risk import DEFAULT_SEED, simulate_portfolio
+        from udfs.risk import simulate as simulate_case
+
+        base_seed = DEFAULT_SEED if seed is None else seed
+        npvs = []
+        for i, (model, values) in enumerate(rolled.models):
+            # each case its own stream, so adding a case leaves the others' draws alone
+            npvs.append(simulate_case(model, simulate, base_seed + i, values=values).npv)
+            if progress:
+                progress(1)
+        simulation = simulate_portfolio(
+            npvs, [c.product_line for c in cases], correlation, base_seed, target
+        )
     return PortfolioReport(
+        simulation=simulation,
         aligned=aligned,
         metrics=portfolio_metrics(aligned),
         ranks=ranks,
