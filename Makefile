@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) tests/benchmarks/bench_finance.py
 	$(PY) tests/benchmarks/bench_workbook.py
 	$(PY) tests/benchmarks/bench_rollup.py
+	$(PY) tests/benchmarks/bench_risk.py
 
 ## lint: ruff lint and format check
 lint: $(STAMP)
