@@ -9,7 +9,6 @@ ten times faster than opening the file with openpyxl.
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from pathlib import Path
@@ -18,11 +17,9 @@ from xml.etree import ElementTree
 import numpy as np
 import python_calamine
 
-from udfs.model import build_model
-from udfs.spec import SpecError, parse_spec
+from udfs.expr import column_index, column_letter
 
-from .business_case import TEMPLATE_VERSION
-from .reader import BusinessCaseFile, WorkbookError
+from .reader import BusinessCaseFile, WorkbookError, recorded_model
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -83,18 +80,8 @@ def read_case_fast(path: str | Path) -> tuple[BusinessCaseFile, dict[str, float]
 
     meta = grid("_bizcase")
     version = str(_at(meta, 0, 1))
-    if version.split(".")[0] != TEMPLATE_VERSION.split(".")[0]:
-        raise WorkbookError(
-            f"{path}: template version {version}; this bizcase reads {TEMPLATE_VERSION}"
-        )
     text = "".join(str(v) for v in (meta[3][1:] if len(meta) > 3 else []) if v not in ("", None))
-    try:
-        spec = parse_spec(json.loads(text), f"{path} (_bizcase!B4)")
-    except json.JSONDecodeError as e:
-        raise WorkbookError(f"{path}, _bizcase!B4: the recorded spec is damaged ({e})") from None
-    except SpecError as e:
-        raise WorkbookError(str(e)) from None
-    model = build_model(spec)
+    model = recorded_model(path, version, text)
 
     def cells(name: str) -> list:
         if name not in names:
@@ -103,10 +90,10 @@ def read_case_fast(path: str | Path) -> tuple[BusinessCaseFile, dict[str, float]
         if not m:
             raise WorkbookError(f"{path}, {name}: unsupported reference {names[name]!r}")
         g = grid(m["sheet"])
-        r1, c1 = int(m["r1"]) - 1, _col(m["c1"]) - 1
-        r2, c2 = (int(m["r2"]) - 1, _col(m["c2"]) - 1) if m["c2"] else (r1, c1)
+        r1, c1 = int(m["r1"]) - 1, column_index(m["c1"]) - 1
+        r2, c2 = (int(m["r2"]) - 1, column_index(m["c2"]) - 1) if m["c2"] else (r1, c1)
         return [
-            (_at(g, r, c), f"{m['sheet']}!{_letters(c + 1)}{r + 1}")
+            (_at(g, r, c), f"{m['sheet']}!{column_letter(c + 1)}{r + 1}")
             for r in range(r1, r2 + 1)
             for c in range(c1, c2 + 1)
         ]
@@ -142,21 +129,6 @@ def _at(grid: list, r: int, c: int):
     if r < len(grid) and c < len(grid[r]):
         return grid[r][c]
     return ""
-
-
-def _col(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def _letters(n: int) -> str:
-    out = ""
-    while n:
-        n, rest = divmod(n - 1, 26)
-        out = chr(65 + rest) + out
-    return out
 
 
 def _number(value, where: str, name: str, path: Path, blank: float | None) -> float:

@@ -50,18 +50,8 @@ def read_business_case(path: str | Path) -> BusinessCaseFile:
         raise WorkbookError(f"{path}: not a bizcase workbook (no In_Scenario name)")
     meta = wb["_bizcase"]
     version = str(meta["B1"].value)
-    if version.split(".")[0] != TEMPLATE_VERSION.split(".")[0]:
-        raise WorkbookError(
-            f"{path}: template version {version}; this bizcase reads {TEMPLATE_VERSION}"
-        )
     text = "".join(str(c.value or "") for c in meta[4][1:])
-    try:
-        spec = parse_spec(json.loads(text), f"{path} (_bizcase!B4)")
-    except json.JSONDecodeError as e:
-        raise WorkbookError(f"{path}, _bizcase!B4: the recorded spec is damaged ({e})") from None
-    except SpecError as e:
-        raise WorkbookError(str(e)) from None
-    model = build_model(spec)
+    model = recorded_model(path, version, text)
     values = {}
     for item in model.inputs:
         name = f"In_{item.name}"
@@ -85,6 +75,21 @@ def read_business_case(path: str | Path) -> BusinessCaseFile:
         else:
             values[item.name] = _number(cells[0], name, path, blank=None)
     return BusinessCaseFile(path, model, values, values["Scenario"], version)
+
+
+def recorded_model(path: Path, version: str, spec_json: str) -> Model:
+    """The model a workbook was generated from, as its hidden _bizcase sheet records it."""
+    if version.split(".")[0] != TEMPLATE_VERSION.split(".")[0]:
+        raise WorkbookError(
+            f"{path}: template version {version}; this bizcase reads {TEMPLATE_VERSION}"
+        )
+    try:
+        spec = parse_spec(json.loads(spec_json), f"{path} (_bizcase!B4)")
+    except json.JSONDecodeError as e:
+        raise WorkbookError(f"{path}, _bizcase!B4: the recorded spec is damaged ({e})") from None
+    except SpecError as e:
+        raise WorkbookError(str(e)) from None
+    return build_model(spec)
 
 
 def _cells(wb, name: str, path: Path) -> list:
