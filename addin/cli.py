@@ -488,6 +488,65 @@ def sensitivity(
     Console(width=max(shutil.get_terminal_size().columns, 120)).print(table)
 
 
+@app.command()
+def check(
+    file: Annotated[Path, typer.Argument(help="Business-case workbook (.xlsx).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+):
+    """Check a business case's calculations against its template.
+
+    Finds numbers typed over formulas, edited formulas, broken references, rows whose
+    formula changes from column to column, and moved or deleted names. Exit status 4
+    when it finds problems. Example: bizcase check case.xlsx
+    """
+    from workbooks.integrity import check_workbook
+
+    try:
+        problems = check_workbook(file)
+    except (BizcaseError, ValueError) as e:
+        _fail(str(e))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {"sheet": p.sheet, "cell": p.cell, "kind": p.kind, "detail": p.detail}
+                    for p in problems
+                ],
+                indent=2,
+            )
+        )
+    elif problems:
+        for problem in problems:
+            typer.echo(str(problem))
+        typer.echo(f"{file}: {len(problems)} problem(s)", err=True)
+    else:
+        typer.echo(f"{file}: every calculation matches the template")
+    if problems:
+        raise typer.Exit(4)
+
+
+@app.command()
+def upgrade(
+    old: Annotated[Path, typer.Argument(help="Business-case workbook to upgrade.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The new workbook.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+):
+    """Rebuild a business case in the current template, carrying over its inputs.
+
+    Inputs are carried by their defined names, KPI actuals by cell; anything that is not
+    carried over is listed. Example: bizcase upgrade old.xlsx -o new.xlsx
+    """
+    from workbooks.integrity import upgrade_workbook
+
+    try:
+        result = upgrade_workbook(old, output, overwrite=force)
+    except (BizcaseError, ValueError) as e:
+        _fail(str(e))
+    typer.echo(f"wrote {result.path}: {result.carried} inputs carried over")
+    for item in result.not_carried:
+        typer.echo(f"not carried over: {item}", err=True)
+
+
 def _print_cases(results) -> None:
     console = Console(width=max(shutil.get_terminal_size().columns, 150))
     out = Table(

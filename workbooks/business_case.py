@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -92,9 +92,14 @@ class Block:
 class BusinessCaseWriter:
     """Lays out one business case; :func:`write_business_case` is the entry point."""
 
-    def __init__(self, spec: Spec):
+    def __init__(self, spec: Spec, values: dict | None = None):
         self.spec = spec
         self.model: Model = build_model(spec)
+        if values:  # inputs read from a workbook (an upgrade) replace the spec's
+            self.model.inputs = [
+                replace(i, value=_input_value(values[i.name], i)) if i.name in values else i
+                for i in self.model.inputs
+            ]
         self.n = self.model.periods
         self.last_col = X.column_letter(FIRST_PERIOD_COLUMN + self.n - 1)
         self.wb = Workbook()
@@ -838,6 +843,12 @@ class BusinessCaseWriter:
             ws.protection.sheet = True  # no password: a guard against slips, not a lock
 
 
+def _input_value(value, item: Input):
+    if item.kind == "series":
+        return tuple(float(v) for v in value)
+    return value if item.kind == "text" else float(value)
+
+
 def _version() -> str:
     try:
         return metadata.version("bizcase")
@@ -845,14 +856,16 @@ def _version() -> str:
         return "unknown"
 
 
-def build_workbook(spec: Spec) -> Workbook:
-    """The business-case workbook for ``spec``, in memory."""
-    return BusinessCaseWriter(spec).build()
+def build_workbook(spec: Spec, values: dict | None = None) -> Workbook:
+    """The business-case workbook for ``spec``, in memory; ``values`` override inputs."""
+    return BusinessCaseWriter(spec, values).build()
 
 
-def write_business_case(spec: Spec, path: str | Path, overwrite: bool = False) -> Path:
+def write_business_case(
+    spec: Spec, path: str | Path, overwrite: bool = False, values: dict | None = None
+) -> Path:
     """Generate the workbook and write it atomically; refuse to replace a file unless asked."""
     path = Path(path)
     if path.exists() and not overwrite:  # before the work of building it
         raise BizcaseError(f"{path}: already exists; pass --force to overwrite it")
-    return save_atomically(build_workbook(spec), path, overwrite)
+    return save_atomically(build_workbook(spec, values), path, overwrite)

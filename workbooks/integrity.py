@@ -1,0 +1,156 @@
+"""Checking a business-case workbook against its template, and upgrading it.
+
+The template is the workbook the recorded spec generates today: every
+calculation cell of the file is compared with it, so a number typed over a
+formula, an edited formula, a broken reference or a row whose formula differs
+from column to column is found and named by sheet and cell.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import openpyxl
+
+from udfs.spec import SCENARIOS
+
+from .business_case import TEMPLATE_VERSION, build_workbook, write_business_case
+from .reader import WorkbookError, read_business_case
+
+CALCULATION_SHEETS = (
+    "Calculations",
+    "ScenarioCalcs",
+    "Valuation",
+    "Scenarios",
+    "Checks",
+    "KPIs",
+    "Cover",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    sheet: str
+    cell: str
+    kind: str  # override, edited formula, broken reference, missing sheet, missing name
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.sheet}!{self.cell}: {self.kind}: {self.detail}"
+
+
+def _normal(formula: str) -> str:
+    """Formulas as Excel or LibreOffice may re-save them: no spaces, no _xlfn. prefixes."""
+    text = re.sub(r"_xlfn\.|_xlws\.", "", formula)
+    return re.sub(r"\s+", "", text).upper()
+
+
+def check_workbook(path: str | Path) -> list[Problem]:
+    """Every way the file's calculations differ from the template's."""
+    case = read_business_case(path)
+    template = build_workbook(case.model.spec)
+    try:
+        actual = openpyxl.load_workbook(path)  # formulas, not values
+    except Exception as e:  # openpyxl raises many types for damaged files
+        raise WorkbookError(f"{path}: cannot be opened ({type(e).__name__}: {e})") from None
+    problems = []
+    for sheet in CALCULATION_SHEETS:
+        if sheet not in actual.sheetnames:
+            problems.append(Problem(sheet, "-", "missing sheet", "the sheet has been deleted"))
+            continue
+        ws = actual[sheet]
+        for row in template[sheet].iter_rows():
+            for cell in row:
+                expected = cell.value
+                if not (isinstance(expected, str) and expected.startswith("=")):
+                    continue
+                got = ws[cell.coordinate].value
+                where = cell.coordinate
+                if got is None or (isinstance(got, str) and not got.startswith("=")):
+                    kind = "missing formula" if got is None else "override"
+                    problems.append(
+                        Problem(sheet, where, kind, f"expected {expected}; got {got!r}")
+                    )
+                elif not isinstance(got, str):
+                    problems.append(
+                        Problem(
+                            sheet, where, "override", f"a typed number {got!r} replaces {expected}"
+                        )
+                    )
+                elif "#REF!" in got:
+                    problems.append(Problem(sheet, where, "broken reference", got))
+                elif _normal(got) != _normal(expected):
+                    problems.append(
+                        Problem(sheet, where, "edited formula", f"expected {expected}; got {got}")
+                    )
+    for name in template.defined_names:
+        if name not in actual.defined_names:
+            problems.append(Problem("-", name, "missing name", "the defined name is gone"))
+        elif template.defined_names[name].attr_text.replace("'", "") != actual.defined_names[
+            name
+        ].attr_text.replace("'", ""):
+            problems.append(
+                Problem(
+                    "-",
+                    name,
+                    "moved name",
+                    f"refers to {actual.defined_names[name].attr_text}; "
+                    f"expected {template.defined_names[name].attr_text}",
+                )
+            )
+    return problems
+
+
+@dataclass
+class Upgrade:
+    path: Path
+    carried: int  # inputs carried over
+    not_carried: list[str]  # what the new file does not hold, and why
+
+
+def upgrade_workbook(old: str | Path, new: str | Path, overwrite: bool = False) -> Upgrade:
+    """The current template filled with the old workbook's inputs (and KPI actuals)."""
+    case = read_business_case(old)
+    path = write_business_case(case.model.spec, new, overwrite, values=case.values)
+    not_carried = []
+    source = openpyxl.load_workbook(old)
+    template_sheets = set(openpyxl.load_workbook(path, read_only=True).sheetnames)
+    for name in source.sheetnames:
+        if name not in template_sheets:
+            reason = (
+                "a Monte Carlo snapshot: run `bizcase simulate --write` on the new file"
+                if name == "Risk"
+                else "not part of the template"
+            )
+            not_carried.append(f"sheet {name!r}: {reason}")
+    actuals = _kpi_actuals(source)
+    if actuals:
+        target = openpyxl.load_workbook(path)
+        ws = target["KPIs"]
+        for coordinate, value in actuals.items():
+            ws[coordinate].value = value
+        target.save(path)  # the new file has no shapes yet: safe to re-save
+    if case.template_version != TEMPLATE_VERSION:
+        not_carried.append(
+            f"template {case.template_version} -> {TEMPLATE_VERSION}: inputs carried by name"
+        )
+    return Upgrade(Path(path), len(case.values), not_carried)
+
+
+def _kpi_actuals(wb) -> dict[str, object]:
+    """The KPI actuals a user typed (rows labelled Actual), by cell."""
+    if "KPIs" not in wb.sheetnames:
+        return {}
+    ws = wb["KPIs"]
+    out = {}
+    for row in ws.iter_rows(min_row=5):
+        if row[1].value == "Actual":
+            for cell in row[2:]:
+                if cell.value not in (None, ""):
+                    out[cell.coordinate] = cell.value
+    return out
+
+
+__all__ = ["SCENARIOS", "Problem", "Upgrade", "check_workbook", "upgrade_workbook"]
