@@ -547,6 +547,36 @@ def upgrade(
         typer.echo(f"not carried over: {item}", err=True)
 
 
+addin_app = typer.Typer(help="Set up Excel: the xlwings Lite bundle.", no_args_is_help=True)
+app.add_typer(addin_app, name="addin")
+
+
+@addin_app.command("lite")
+def addin_lite(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for main.py and requirements.txt.")
+    ] = Path("bizcase-lite"),
+    wheel_url: Annotated[
+        str | None,
+        typer.Option("--wheel-url", help="Where xlwings Lite can download the bizcase wheel."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+):
+    """Write main.py and requirements.txt for xlwings Lite (every BC_ function and button).
+
+    Paste them into the Lite editor's main.py and requirements.txt tabs.
+    Example: bizcase addin lite -o lite --wheel-url https://example.org/bizcase-0.1.0-py3-none-any.whl
+    """
+    from addin.lite import write_lite_bundle
+
+    try:
+        paths = write_lite_bundle(output, wheel_url, overwrite=force)
+    except BizcaseError as e:
+        _fail(str(e))
+    for path in paths:
+        typer.echo(f"wrote {path}")
+
+
 def _print_cases(results) -> None:
     console = Console(width=max(shutil.get_terminal_size().columns, 150))
     out = Table(

@@ -1,0 +1,53 @@
+"""The xlwings Lite bundle: a main.py and a requirements.txt exposing bizcase.
+
+xlwings Lite runs Python in the browser (Pyodide) and keeps the code in the
+workbook: a ``main.py`` whose functions and scripts it registers, and a
+``requirements.txt`` it installs from. bizcase is pure Python, so the wheel
+built from this repository (``python -m pip wheel --no-deps . -w dist``)
+runs there once it is reachable by URL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from udfs import functions
+from udfs.errors import BizcaseError
+
+from . import macros
+
+MAIN = '''"""bizcase for xlwings Lite: every BC_ function and every workbook button."""
+
+from udfs.functions import *  # noqa: F403  (BC_NPV, BC_IRR, ... registered by Lite)
+from addin.macros import (  # noqa: F401  (the buttons' scripts)
+{scripts}
+)
+'''
+# Pyodide ships these; the bizcase wheel brings the rest of the code.
+REQUIREMENTS = ("numpy", "scipy", "pandas", "pydantic", "openpyxl")
+
+
+def function_names() -> list[str]:
+    return sorted(n for n in dir(functions) if n.startswith("BC_"))
+
+
+def write_lite_bundle(
+    folder: str | Path, wheel_url: str | None = None, overwrite: bool = False
+) -> list[Path]:
+    """Write main.py and requirements.txt into ``folder``; return their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    main, requirements = folder / "main.py", folder / "requirements.txt"
+    for path in (main, requirements):
+        if path.exists() and not overwrite:
+            raise BizcaseError(f"{path}: already exists; pass --force to overwrite it")
+    scripts = "".join(f"    {name},\n" for name in macros.SCRIPTS)
+    main.write_text(MAIN.format(scripts=scripts.rstrip("\n")), encoding="utf-8")
+    lines = list(REQUIREMENTS)
+    lines.append(
+        wheel_url
+        or "# bizcase: the URL of a bizcase wheel (python -m pip wheel "
+        "--no-deps . -w dist), served with CORS allowed"
+    )
+    requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [main, requirements]
