@@ -92,8 +92,9 @@ class Block:
 class BusinessCaseWriter:
     """Lays out one business case; :func:`write_business_case` is the entry point."""
 
-    def __init__(self, spec: Spec, values: dict | None = None):
+    def __init__(self, spec: Spec, values: dict | None = None, actuals: dict | None = None):
         self.spec = spec
+        self.actuals = actuals or {}  # KPI actuals by cell, carried over by an upgrade
         self.model: Model = build_model(spec)
         if values:  # inputs read from a workbook (an upgrade) replace the spec's
             self.model.inputs = [
@@ -620,6 +621,7 @@ class BusinessCaseWriter:
                     if kind == "Target":
                         c.value = f"=SUMIF({year_range},{col}$4,{line_range})"
                     elif kind == "Actual":
+                        c.value = self.actuals.get(f"{col}{row}")
                         c.fill, c.font = INPUT_FILL, INPUT_FONT
                         c.protection = Protection(locked=False)
                     else:
@@ -856,16 +858,21 @@ def _version() -> str:
         return "unknown"
 
 
-def build_workbook(spec: Spec, values: dict | None = None) -> Workbook:
-    """The business-case workbook for ``spec``, in memory; ``values`` override inputs."""
-    return BusinessCaseWriter(spec, values).build()
+def build_workbook(spec: Spec, values: dict | None = None, actuals: dict | None = None) -> Workbook:
+    """The business-case workbook for ``spec``, in memory; ``values`` override inputs and
+    ``actuals`` fill KPI actual cells (both as an upgrade carries them over)."""
+    return BusinessCaseWriter(spec, values, actuals).build()
 
 
 def write_business_case(
-    spec: Spec, path: str | Path, overwrite: bool = False, values: dict | None = None
+    spec: Spec,
+    path: str | Path,
+    overwrite: bool = False,
+    values: dict | None = None,
+    actuals: dict | None = None,
 ) -> Path:
     """Generate the workbook and write it atomically; refuse to replace a file unless asked."""
     path = Path(path)
     if path.exists() and not overwrite:  # before the work of building it
         raise BizcaseError(f"{path}: already exists; pass --force to overwrite it")
-    return save_atomically(build_workbook(spec, values), path, overwrite)
+    return save_atomically(build_workbook(spec, values, actuals), path, overwrite)

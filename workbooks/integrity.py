@@ -113,9 +113,11 @@ class Upgrade:
 def upgrade_workbook(old: str | Path, new: str | Path, overwrite: bool = False) -> Upgrade:
     """The current template filled with the old workbook's inputs (and KPI actuals)."""
     case = read_business_case(old)
-    path = write_business_case(case.model.spec, new, overwrite, values=case.values)
-    not_carried = []
     source = openpyxl.load_workbook(old)
+    path = write_business_case(
+        case.model.spec, new, overwrite, values=case.values, actuals=_kpi_actuals(source)
+    )
+    not_carried = []
     template_sheets = set(openpyxl.load_workbook(path, read_only=True).sheetnames)
     for name in source.sheetnames:
         if name not in template_sheets:
@@ -125,13 +127,6 @@ def upgrade_workbook(old: str | Path, new: str | Path, overwrite: bool = False) 
                 else "not part of the template"
             )
             not_carried.append(f"sheet {name!r}: {reason}")
-    actuals = _kpi_actuals(source)
-    if actuals:
-        target = openpyxl.load_workbook(path)
-        ws = target["KPIs"]
-        for coordinate, value in actuals.items():
-            ws[coordinate].value = value
-        target.save(path)  # the new file has no shapes yet: safe to re-save
     if case.template_version != TEMPLATE_VERSION:
         not_carried.append(
             f"template {case.template_version} -> {TEMPLATE_VERSION}: inputs carried by name"
