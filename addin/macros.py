@@ -40,14 +40,8 @@ from udfs.portfolio import rank, select
 from udfs.risk import simulate
 from udfs.sensitivity import tornado
 from udfs.spec import parse_spec
+from workbooks.buttons import CASE_BUTTONS, PORTFOLIO_BUTTONS
 
-#: Shape name -> (sheet, cell it covers, label, classic macro) for the generated workbooks.
-CASE_BUTTONS = {
-    "btnMonteCarlo": ("Cover", "M4", "Run Monte Carlo", "bizcase_monte_carlo"),
-    "btnSensitivity": ("Cover", "M7", "Run sensitivity", "bizcase_sensitivity"),
-    "btnCheck": ("Cover", "M10", "Check the model", "bizcase_check"),
-    "btnRebuild": ("Cover", "M13", "Rebuild in the latest template", "bizcase_rebuild"),
-}
 #: The scripts, for the Lite bundle and the docs.
 SCRIPTS = (
     "run_monte_carlo",
@@ -56,9 +50,6 @@ SCRIPTS = (
     "rebuild_case",
     "refresh_portfolio",
 )
-PORTFOLIO_BUTTONS = {
-    "btnRefresh": ("Summary", "B20", "Refresh the selection", "bizcase_refresh"),
-}
 
 
 def _binding(name: str, buttons: dict) -> str:

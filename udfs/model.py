@@ -1170,6 +1170,12 @@ def evaluate_trials(
     Monte Carlo, sensitivity grids and break-even searches run on.
     """
     inputs = input_values(model)
+    unknown = set(values or {}) - set(inputs)
+    if unknown:
+        raise ValueError(
+            f"values: no input named {', '.join(sorted(unknown))}; inputs are "
+            f"named as the In_ names without the prefix"
+        )
     inputs.update(values or {})
     chosen = scenario or str(inputs["Scenario"])
     matches = [s for s in SCENARIOS if s.lower() == chosen.strip().lower()]

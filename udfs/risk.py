@@ -91,11 +91,13 @@ def rank_correlate(
     if k < 2:
         return samples
     try:
-        target = np.linalg.cholesky(correlation)
+        np.linalg.cholesky(correlation)
     except np.linalg.LinAlgError:
         raise InputError(
             "correlations: the matrix is not positive definite; lower some correlations"
         ) from None
+    # Normal scores with Pearson correlation 2 sin(pi rho / 6) have rank correlation rho.
+    target = np.linalg.cholesky(2 * np.sin(np.pi * np.asarray(correlation) / 6))
     scores = special.ndtri(np.arange(1, trials + 1) / (trials + 1))
     mixed = np.column_stack([rng.permutation(scores) for _ in range(k)])
     current = np.linalg.cholesky(np.corrcoef(mixed, rowvar=False))
@@ -196,8 +198,12 @@ def simulate(
             raise InputError(
                 f"distributions: {key!r} is not a driver; choose from {', '.join(SCENARIO_DRIVERS)}"
             )
-    if correlations is None:
-        correlations = {(c.drivers[0], c.drivers[1]): c.rank for c in spec_risk.correlations}
+    if correlations is None:  # the spec's, unless the caller chose the distributions
+        correlations = (
+            {}
+            if distributions is not None
+            else {(c.drivers[0], c.drivers[1]): c.rank for c in spec_risk.correlations}
+        )
     rng = np.random.default_rng(seed)
     keys = list(dists)
     draws = (
@@ -255,8 +261,10 @@ def unit_npv(rate, years, units, price, unit_cost, fixed_cost, investment):
     7302.78
     """
     r = np.asarray(rate, dtype=float)
+    n = np.asarray(years, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        annuity = np.where(r == 0, years, (1 - (1 + r) ** -np.asarray(years, float)) / r)
+        # expm1/log1p keep the annuity accurate for rates near zero
+        annuity = np.where(r == 0, n, -np.expm1(-n * np.log1p(r)) / r)
     cash = np.asarray(units) * (np.asarray(price) - np.asarray(unit_cost)) - np.asarray(fixed_cost)
     return cash * annuity - np.asarray(investment)
 
@@ -275,10 +283,14 @@ def unit_breakeven(driver: str, rate, years, units, price, unit_cost, fixed_cost
         raise InputError(f"driver: must be one of {', '.join(UNIT_DRIVERS)}; got {driver!r}")
     from . import finance
 
+    if years < 1 or years != int(years):
+        raise InputError(f"years: must be a whole number of years >= 1; got {years:g}")
+    if rate <= -1:
+        raise InputError(f"rate: must be greater than -100%; got {rate:g}")
     if driver == "rate":
         cash = units * (price - unit_cost) - fixed_cost
         return float(finance.irr([-investment, *[cash] * int(years)]))
-    annuity = years if rate == 0 else (1 - (1 + rate) ** -years) / rate
+    annuity = float(unit_npv(rate, years, 0.0, 0.0, 0.0, -1.0, 0.0))  # PV of 1 a year
     needed = investment / annuity + fixed_cost  # yearly contribution that breaks even
     margin = price - unit_cost
     with np.errstate(divide="ignore", invalid="ignore"):

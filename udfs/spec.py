@@ -310,7 +310,19 @@ def consistency_problems(spec: Spec) -> list[str]:
                 f"probabilities adding up to 1; got {len(d.values)} values, "
                 f"probabilities adding up to {sum(d.probabilities):.6g}"
             )
+    pairs = set()
     for i, c in enumerate(spec.risk.correlations):
+        pair = frozenset(c.drivers)
+        if len(pair) < 2:
+            problems.append(
+                f"risk.correlations[{i}]: must pair two different drivers; got {c.drivers}"
+            )
+        elif pair in pairs:
+            problems.append(
+                f"risk.correlations[{i}]: {c.drivers} are already correlated "
+                f"above; give each pair once"
+            )
+        pairs.add(pair)
         for driver in c.drivers:
             if driver not in spec.risk.distributions:
                 problems.append(

@@ -29,6 +29,7 @@ from udfs.model import Evaluation, Input, Model, build_model, evaluate
 from udfs.sensitivity import tornado
 from udfs.spec import SCENARIOS, Spec
 
+from .buttons import CASE_BUTTONS, add_buttons, buttons_of
 from .files import save_atomically
 
 TEMPLATE_VERSION = "1.0"
@@ -767,7 +768,7 @@ class BusinessCaseWriter:
         )
         ws[f"A{r + 1}"].font = Font(italic=True, color="595959")
         self.cover_charts(ws)
-        ws.print_area = "A1:K40"
+        ws.print_area = "A1:N40"  # the buttons sit in M:N
         self.landscape(ws)
 
     def cover_charts(self, ws):
@@ -875,4 +876,9 @@ def write_business_case(
     path = Path(path)
     if path.exists() and not overwrite:  # before the work of building it
         raise BizcaseError(f"{path}: already exists; pass --force to overwrite it")
-    return save_atomically(build_workbook(spec, values, actuals), path, overwrite)
+    return save_atomically(
+        build_workbook(spec, values, actuals),
+        path,
+        overwrite,
+        finish=lambda saved: add_buttons(saved, buttons_of(CASE_BUTTONS)),
+    )

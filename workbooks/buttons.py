@@ -11,9 +11,13 @@ a script two ways at once:
   holds the Sub (xlwings "Import Functions", saved as .xlsm).
 
 An internal hyperlink on a drawing object is a ``hyperlink`` relationship of
-the drawing part whose target is ``#Sheet!A1`` with no ``TargetMode``; this is
-what Excel writes (XlsxWriter reproduces it byte for byte for images linked
-with ``internal:``, ``xlsxwriter/url.py`` and its image comparison tests).
+the drawing part whose target is ``#Sheet!A1`` with no ``TargetMode`` (only
+links out of the workbook are ``External``). That is what XlsxWriter writes for
+objects linked with ``internal:`` (``xlsxwriter/url.py``, ``_target_mode``),
+and its comparison tests check that output against files Excel saved. The
+``[0]!`` macro prefix is how Excel itself stores a shape's assigned macro.
+LibreOffice keeps the shapes, names and links when it re-saves a file, but
+drops the ``macro`` attribute.
 
 openpyxl neither writes shapes nor keeps them when it re-saves a file, so
 :func:`add_buttons` edits the saved file in place, like :mod:`workbooks.inject`:
@@ -64,6 +68,9 @@ FILL = "1F3864"  # the workbook's header blue
 BORDER = "152849"
 TEXT = "FFFFFF"
 ROWS = 2
+# A small top-left margin, so buttons in neighbouring blocks do not touch; the
+# shape still covers (and stays anchored to) its cell.
+INSET = 38100  # EMU, 3 pt
 
 
 @dataclass(frozen=True)
@@ -377,17 +384,17 @@ def _anchor(button: Button, shape_id: int, rid: str, prefixes: dict) -> str:
     col = column_index_from_string(re.match(r"[A-Z]+", button.cell).group(0)) - 1
     row = int(re.search(r"\d+", button.cell).group(0)) - 1
 
-    def corner(tag: str, c: int, rw: int) -> str:
+    def corner(tag: str, c: int, rw: int, offset: int) -> str:
         return (
-            f"<{x}{tag}><{x}col>{c}</{x}col><{x}colOff>0</{x}colOff>"
-            f"<{x}row>{rw}</{x}row><{x}rowOff>0</{x}rowOff></{x}{tag}>"
+            f"<{x}{tag}><{x}col>{c}</{x}col><{x}colOff>{offset}</{x}colOff>"
+            f"<{x}row>{rw}</{x}row><{x}rowOff>{offset}</{x}rowOff></{x}{tag}>"
         )
 
     label = _escape(button.label)
     return (
         f"<{x}twoCellAnchor>"
-        + corner("from", col, row)
-        + corner("to", col + button.columns, row + ROWS)
+        + corner("from", col, row, INSET)
+        + corner("to", col + button.columns, row + ROWS, 0)
         + f'<{x}sp macro="[0]!{_escape(button.macro)}" textlink="">'
         f"<{x}nvSpPr>"
         f'<{x}cNvPr id="{shape_id}" name="{_escape(button.name)}" descr="{label}">'
@@ -403,7 +410,8 @@ def _anchor(button: Button, shape_id: int, rid: str, prefixes: dict) -> str:
         f'lIns="45720" tIns="0" rIns="45720" bIns="0" rtlCol="0" anchor="ctr"/>'
         f"<{a}lstStyle/>"
         f'<{a}p><{a}pPr algn="ctr"/><{a}r><{a}rPr lang="en-US" sz="1000" b="1">'
-        f'<{a}solidFill><{a}srgbClr val="{TEXT}"/></{a}solidFill></{a}rPr>'
+        f'<{a}solidFill><{a}srgbClr val="{TEXT}"/></{a}solidFill>'
+        f'<{a}latin typeface="+mn-lt"/></{a}rPr>'
         f"<{a}t>{label}</{a}t></{a}r></{a}p>"
         f"</{x}txBody>"
         f"</{x}sp>"
@@ -425,3 +433,23 @@ def _unquote(sheet: str) -> str:
     if len(sheet) >= 2 and sheet[0] == sheet[-1] == "'":
         return sheet[1:-1].replace("''", "'")
     return sheet
+
+
+#: The buttons of the generated workbooks: shape name -> (sheet, cell it covers, label,
+#: classic macro). addin.macros binds its scripts to these names and cells.
+CASE_BUTTONS = {
+    "btnMonteCarlo": ("Cover", "M4", "Run Monte Carlo", "bizcase_monte_carlo"),
+    "btnSensitivity": ("Cover", "M7", "Run sensitivity", "bizcase_sensitivity"),
+    "btnCheck": ("Cover", "M10", "Check the model", "bizcase_check"),
+    "btnRebuild": ("Cover", "M13", "Rebuild in latest template", "bizcase_rebuild"),
+}
+PORTFOLIO_BUTTONS = {
+    "btnRefresh": ("Summary", "B20", "Refresh the selection", "bizcase_refresh"),
+}
+
+
+def buttons_of(table: dict) -> list[Button]:
+    return [
+        Button(name, sheet, cell, label, macro)
+        for name, (sheet, cell, label, macro) in table.items()
+    ]

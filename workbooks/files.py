@@ -9,11 +9,12 @@ from pathlib import Path
 from udfs.errors import BizcaseError
 
 
-def save_atomically(workbook, path: str | Path, overwrite: bool = False) -> Path:
+def save_atomically(workbook, path: str | Path, overwrite: bool = False, finish=None) -> Path:
     """Save through a temporary file in the same folder, then rename over ``path``.
 
     Refuses to replace an existing file unless ``overwrite``; the new file gets
     ordinary permissions (0666 less the umask), not the temporary file's 0600.
+    ``finish(temporary_path)`` may edit the saved file before it takes ``path``.
     """
     path = Path(path)
     if path.exists() and not overwrite:
@@ -25,6 +26,8 @@ def save_atomically(workbook, path: str | Path, overwrite: bool = False) -> Path
     os.close(fd)
     try:
         workbook.save(tmp)
+        if finish is not None:  # e.g. add what openpyxl cannot write, before the rename
+            finish(Path(tmp))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)

@@ -33,6 +33,7 @@ from .business_case import (
     TITLE_FONT,
     write_text,
 )
+from .buttons import PORTFOLIO_BUTTONS, add_buttons, buttons_of
 from .files import save_atomically
 
 MEASURE_LABELS = {
@@ -86,7 +87,12 @@ class PortfolioReport:
 
 def write_portfolio(report: PortfolioReport, path: str | Path, overwrite: bool = False) -> Path:
     """Write the portfolio workbook atomically; refuse to replace a file unless asked."""
-    return save_atomically(build_portfolio(report), path, overwrite)
+    return save_atomically(
+        build_portfolio(report),
+        path,
+        overwrite,
+        finish=lambda saved: add_buttons(saved, buttons_of(PORTFOLIO_BUTTONS)),
+    )
 
 
 def build_portfolio(report: PortfolioReport) -> Workbook:
