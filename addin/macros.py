@@ -41,6 +41,7 @@ from udfs.risk import simulate
 from udfs.sensitivity import tornado
 from udfs.spec import parse_spec
 from workbooks.buttons import CASE_BUTTONS, PORTFOLIO_BUTTONS
+from workbooks.risk_sheet import risk_layout
 
 #: The scripts, for the Lite bundle and the docs.
 SCRIPTS = (
@@ -115,36 +116,15 @@ def _number(x):
 
 @_script(button=_binding("btnMonteCarlo", CASE_BUTTONS), show_taskpane=False)
 def run_monte_carlo(book: xw.Book):
-    """Monte Carlo of the case's NPV from its current inputs; writes the Risk sheet."""
+    """Monte Carlo of the case's NPV from its current inputs; writes the Risk sheet.
+
+    Same layout as ``bizcase simulate --write`` (so its charts, if any, stay right).
+    """
     model, values = _case(book)
     mc = model.spec.risk.monte_carlo
     sim = simulate(model, mc.trials, mc.seed, values=values)
-    rows = [
-        ["Risk: Monte Carlo simulation", None, None, None, None, None],
-        [
-            f"Snapshot from the bizcase engine ({_stamp()}): {sim.trials:,} trials, seed "
-            f"{sim.seed}. Run again after changing inputs.",
-            None,
-            None,
-            None,
-            None,
-            None,
-        ],
-        [None] * 6,
-        ["Output", "Mean", "P10", "P50", "P90", "P(< 0)"],
-    ]
-    for name in ("NPV", "eNPV", "IRR"):
-        s = sim.summary(name)
-        rows.append(
-            [name, *(_number(s[k]) for k in ("mean", "p10", "p50", "p90", "prob_negative"))]
-        )
-    counts, edges = sim.histogram("NPV", bins=20)
-    rows += [[None] * 6, ["NPV histogram: from", "to", "trials", None, None, None]]
-    rows += [
-        [float(edges[i]), float(edges[i + 1]), int(n), None, None, None]
-        for i, n in enumerate(counts)
-    ]
-    _sheet(book, "Risk")["A1"].value = rows
+    layout = risk_layout(sim, model.spec.meta.name, model.spec.meta.currency)
+    _sheet(book, "Risk")["A1"].value = layout.grid()
     return book
 
 
@@ -235,42 +215,93 @@ def rebuild_case(book: xw.Book):
 
 @_script(button=_binding("btnRefresh", PORTFOLIO_BUTTONS), show_taskpane=False)
 def refresh_portfolio(book: xw.Book):
-    """Re-rank the cases and re-select the funded set from the Cases table and the budget."""
+    """Re-rank the cases and re-solve the funded set from the Cases table, as the rollup did.
+
+    Reads the case rows (values edited by hand included), the capital by year on
+    Flows, the budget (total ``In_Budget`` or ``In_BudgetByYear``), what selection
+    maximises and the ranking key (``In_SelectBy``, ``In_RankBy``), and the
+    constraints in the table (Mandatory, Group, Depends on).
+    """
+    import pandas as pd
+
     sheet = book.sheets["Cases"]
     table = sheet["A1"].expand().value
     header, rows = table[0], table[1:]
     col = {h: i for i, h in enumerate(header)}
-    npv = np.array([float(r[col["NPV"]] or 0.0) for r in rows])
-    capital = np.array([float(r[col["Capital"]] or 0.0) for r in rows])
-    budget = book.names["In_Budget"].refers_to_range.value
-    chosen = (
-        np.ones(len(rows), dtype=bool)
-        if budget in (None, "")
-        else select(npv, capital, float(budget))
-    )
-    import pandas as pd
 
-    ranks = rank(pd.DataFrame({"npv": npv}), "npv")
+    def column(name, default=0.0):
+        return [default if r[col[name]] in (None, "") else r[col[name]] for r in rows]
+
+    ids = [str(x) for x in column("ID", "")]
+    frame = pd.DataFrame(
+        {
+            k: pd.to_numeric(column(c, np.nan))
+            for k, c in (
+                ("npv", "NPV"),
+                ("enpv", "eNPV"),
+                ("irr", "IRR"),
+                ("pi", "PI"),
+                ("score", "Score"),
+            )
+        }
+    )
+    value_key = str(book.names["In_SelectBy"].refers_to_range.value or "npv").lower()
+    rank_key = str(book.names["In_RankBy"].refers_to_range.value or "npv").lower()
+    by_year = _capital_by_year(book, ids)
+    budget = book.names["In_BudgetByYear"].refers_to_range.value
+    budget = budget if isinstance(budget, list) else [budget]
+    total = book.names["In_Budget"].refers_to_range.value
+    constraints = {
+        "mandatory": [bool(x) for x in column("Mandatory", 0)],
+        "groups": [str(x) if x else None for x in column("Group", "")],
+        "depends_on": [
+            ids.index(str(x)) if str(x) in ids else -1 for x in column("Depends on", "")
+        ],
+    }
+    values = frame[value_key].fillna(0.0).to_numpy()
+    if all(isinstance(b, (int, float)) for b in budget) and budget:
+        chosen = select(values, by_year, np.array(budget, dtype=float), **constraints)
+    elif isinstance(total, (int, float)):
+        chosen = select(values, by_year.sum(axis=1), float(total), **constraints)
+    else:
+        chosen = np.ones(len(rows), dtype=bool)
+    ranks = rank(frame, rank_key)
     sheet.range((2, col["Rank"] + 1)).value = [[int(r)] for r in ranks]
     sheet.range((2, col["Selected"] + 1)).value = [[int(x)] for x in chosen]
     return book
 
 
+def _capital_by_year(book, ids: list[str]) -> np.ndarray:
+    """Each case's capital by calendar year, from the Flows sheet."""
+    flows = book.sheets["Flows"]["A1"].expand().value
+    out = np.zeros((len(ids), len(flows[0]) - 4))
+    for row in flows[1:]:
+        if row[2] == "Capital" and str(row[0]) in ids:
+            out[ids.index(str(row[0]))] = [float(v or 0.0) for v in row[4:]]
+    return out
+
+
 # --- classic xlwings: argument-free Subs on the calling workbook -----------------
 
 
-def _classic(script):
-    def run():
-        script(xw.Book.caller())
-
-    run.__doc__ = script.__doc__
-    return run
+def bizcase_monte_carlo():
+    """Run Monte Carlo on the workbook that holds the button (classic xlwings)."""
+    run_monte_carlo(xw.Book.caller())
 
 
-bizcase_monte_carlo = _classic(run_monte_carlo)
-bizcase_sensitivity = _classic(run_sensitivity)
-bizcase_check = _classic(check_integrity)
-bizcase_refresh = _classic(refresh_portfolio)
+def bizcase_sensitivity():
+    """Recompute the tornado on the calling workbook (classic xlwings)."""
+    run_sensitivity(xw.Book.caller())
+
+
+def bizcase_check():
+    """Check the calling workbook's results against the engine (classic xlwings)."""
+    check_integrity(xw.Book.caller())
+
+
+def bizcase_refresh():
+    """Re-rank and re-select the calling portfolio workbook (classic xlwings)."""
+    refresh_portfolio(xw.Book.caller())
 
 
 def bizcase_rebuild():

@@ -52,6 +52,7 @@ from workbooks.business_case import write_business_case
 from workbooks.examples import EXAMPLES, example_spec
 from workbooks.portfolio_workbook import CASE_COLUMNS
 from workbooks.reader import read_business_case
+from workbooks.risk_sheet import risk_layout
 
 ADDIN = Path(addin.__file__).parent
 EXAMPLE = "analytics_addon"  # its spec sets its own Monte Carlo seed (2027), not the default
@@ -203,30 +204,47 @@ def test_every_button_of_the_workbooks_has_exactly_one_script():
 # --- run_monte_carlo -----------------------------------------------------------------
 
 
+def _risk_label(name: str) -> str:
+    """How the Risk sheet labels an output's row (as `bizcase simulate --write` does)."""
+    currency = example_spec(EXAMPLE).meta.currency
+    return "IRR" if name == "IRR" else f"{name} ({currency})"
+
+
 def test_monte_carlo_adds_a_risk_sheet_with_the_engines_npv_distribution(case_file, case_payload):
     n_sheets = len(case_payload["sheets"])
     actions = run_script(macros, "run_monte_carlo", case_payload)
 
-    assert [a["args"] for a in actions if a["func"] == "addSheet"] == [[n_sheets, "Risk"]]
-    assert {a["func"] for a in actions} == {"addSheet", "setValues"}
-    rows = 4 + 3 + 2 + HISTOGRAM_BINS  # title, note, blank, header; NPV/eNPV/IRR; histogram
-    assert _targets(actions) == {(n_sheets, f"A1:F{rows}")}
-
     case = read_business_case(case_file)
     mc = example_spec(EXAMPLE).risk.monte_carlo
     sim = simulate(case.model, mc.trials, mc.seed, values=case.values)
+    layout = risk_layout(sim, case.model.spec.meta.name, case.model.spec.meta.currency)
+    grid = layout.grid()
+    assert [a["args"] for a in actions if a["func"] == "addSheet"] == [[n_sheets, "Risk"]]
+    assert {a["func"] for a in actions} == {"addSheet", "setValues"}
+    # One block from A1: exactly the layout `bizcase simulate --write` gives the sheet.
+    assert _targets(actions) == {(n_sheets, f"A1:{_letter(len(grid[0]))}{len(grid)}")}
+
     block = _values(actions, n_sheets)
     assert block[0][0] == "Risk: Monte Carlo simulation"
     assert f"{mc.trials:,} trials, seed {mc.seed}" in block[1][0]
     for name in ("NPV", "eNPV", "IRR"):
         s = sim.summary(name)
-        expected = [s[k] for k in ("mean", "p10", "p50", "p90", "prob_negative")]
-        assert _row(block, name)[1:] == pytest.approx(expected, rel=1e-12), name
-    counts, edges = sim.histogram("NPV", bins=HISTOGRAM_BINS)
-    histogram = block[-HISTOGRAM_BINS:]
+        expected = [s[k] for k in ("mean", "p10", "p50", "p90", "std", "prob_negative")]
+        assert _row(block, _risk_label(name))[1:7] == pytest.approx(expected, rel=1e-12), name
+    counts, edges = sim.histogram("NPV", bins=30)
+    first, last = layout.histogram
+    histogram = block[first - 1 : last]
     assert [r[2] for r in histogram] == counts.tolist()
     assert [r[0] for r in histogram] == pytest.approx(edges[:-1].tolist(), rel=1e-12)
     assert [r[1] for r in histogram] == pytest.approx(edges[1:].tolist(), rel=1e-12)
+
+
+def _letter(column: int) -> str:
+    letters = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def test_monte_carlo_reads_the_price_the_user_typed(case_file, case_payload):
@@ -236,8 +254,8 @@ def test_monte_carlo_reads_the_price_the_user_typed(case_file, case_payload):
     _set(case_payload, "In_Price", price * PRICE_FACTOR)
     edited = run_script(macros, "run_monte_carlo", case_payload)
 
-    base_mean = _row(_values(base, position), "NPV")[1]
-    edited_mean = _row(_values(edited, position), "NPV")[1]
+    base_mean = _row(_values(base, position), _risk_label("NPV"))[1]
+    edited_mean = _row(_values(edited, position), _risk_label("NPV"))[1]
     case = read_business_case(case_file)
     values = {**case.values, "Price": price * PRICE_FACTOR}
     mc = example_spec(EXAMPLE).risk.monte_carlo
@@ -246,18 +264,22 @@ def test_monte_carlo_reads_the_price_the_user_typed(case_file, case_payload):
     assert edited_mean == pytest.approx(expected, rel=1e-12)
 
 
-def test_monte_carlo_rewrites_an_existing_risk_sheet_instead_of_adding_one(case_file, tmp_path):
+def test_monte_carlo_rewrites_an_existing_risk_sheet_in_the_same_layout(case_file, tmp_path):
     copied = shutil.copy(case_file, tmp_path / "with_risk.xlsx")
     result = cli("simulate", copied, "--write", "--trials", 500)
     assert result.exit_code == 0, result.stderr
     payload = book_json(copied)
     risk = _sheet_index(payload, "Risk")
+    written_by_cli = payload["sheets"][risk]["values"]
 
     actions = run_script(macros, "run_monte_carlo", payload)
 
     assert not [a for a in actions if a["func"] == "addSheet"]
     assert {a["sheet_position"] for a in actions} == {risk}
-    assert _targets(actions) == {(risk, f"A1:F{4 + 3 + 2 + HISTOGRAM_BINS}")}
+    block = _values(actions, risk)
+    # Same labels in the same cells as the CLI's sheet, so its charts still point right.
+    for r in (0, 4, 5, 6, 7, 9, 10):
+        assert block[r][0] == written_by_cli[r][0]
 
 
 # --- run_sensitivity ----------------------------------------------------------------

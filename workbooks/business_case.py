@@ -840,8 +840,11 @@ class BusinessCaseWriter:
         ws.sheet_state = "hidden"
 
     def protect(self):
+        # The Sensitivity table is an engine snapshot its button rewrites; M16 on the
+        # Cover is where the rebuild button reports.
+        self.cover["M16"].protection = Protection(locked=False)
         for ws in self.wb.worksheets:
-            if ws.title == "_bizcase":
+            if ws.title in ("_bizcase", "Sensitivity"):
                 continue
             ws.protection.sheet = True  # no password: a guard against slips, not a lock
 

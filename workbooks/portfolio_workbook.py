@@ -58,6 +58,9 @@ CASE_COLUMNS = (
     "Score",
     "Rank",
     "Selected",
+    "Mandatory",
+    "Group",
+    "Depends on",
     "Recommendation",
     "Why",
     "File",
@@ -82,6 +85,7 @@ class PortfolioReport:
     exceptions: list[tuple[Path, str]]
     overrides: list[tuple[Path, str, float, float]]
     simulation: object = None  # udfs.risk.PortfolioSimulation, when simulated
+    rank_key: str = "npv"
     currency: str = ""
 
 
@@ -132,6 +136,9 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
             case.score,
             report.ranks[r - 2],
             int(report.selected[r - 2]),
+            int(bool(case.extra.get("mandatory"))),
+            case.extra.get("exclusive_group") or "",
+            case.extra.get("depends_on") or "",
             action,
             why,
             str(report.files[r - 2].name) if r - 2 < len(report.files) else "",
@@ -444,6 +451,17 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     summary["B6"].fill, summary["B6"].font = INPUT_FILL, INPUT_FONT
     summary["B6"].number_format = FORMATS["currency"]
     define("In_Budget", "Summary!$B$6")
+    for r, (label, name, value) in enumerate(
+        (
+            ("Selection maximises (npv or enpv)", "In_SelectBy", report.value_key),
+            ("Cases ranked by (npv, pi, irr, enpv or score)", "In_RankBy", report.rank_key),
+        ),
+        start=17,
+    ):
+        summary.cell(row=r, column=1, value=label)
+        c = summary.cell(row=r, column=2, value=value)
+        c.fill, c.font = INPUT_FILL, INPUT_FONT
+        define(name, f"Summary!$B${r}")
     summary["A7"].value = "Headline"
     summary["A7"].font = SECTION_FONT
     for k, (name, label, formula, fmt) in enumerate(headline):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference, ScatterChart, Series
@@ -18,81 +19,115 @@ SNAPSHOT_FILL = PatternFill("solid", fgColor="EDEDED")
 MONEY = "#,##0;[Red]-#,##0"
 
 
-def risk_sheet(sim: Simulation, case_name: str, currency: str) -> Workbook:
-    """A one-sheet workbook named Risk, to be put into a case with :mod:`workbooks.inject`."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Risk"
-    ws["A1"].value = "Risk: Monte Carlo simulation"
-    ws["A1"].font = TITLE
+@dataclass
+class RiskLayout:
+    """The Risk sheet's cells (row, column are 1-based) and where its tables sit."""
+
+    cells: dict[tuple[int, int], object]
+    headers: list[tuple[int, int]]  # header cells
+    formats: dict[tuple[int, int], str]
+    histogram: tuple[int, int]  # first and last data row
+    curve: tuple[int, int]
+
+    def grid(self) -> list[list]:
+        """All cells as one block from A1, for writing through the xlwings Book API."""
+        rows = max(r for r, _ in self.cells)
+        columns = max(c for _, c in self.cells)
+        return [[self.cells.get((r, c)) for c in range(1, columns + 1)] for r in range(1, rows + 1)]
+
+
+def risk_layout(sim: Simulation, case_name: str, currency: str) -> RiskLayout:
+    """What the Risk sheet shows; the same layout from the CLI and from the button."""
+    cells, headers, formats = {}, [], {}
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    ws["A2"].value = (
+    cells[1, 1] = "Risk: Monte Carlo simulation"
+    cells[2, 1] = (
         f"Snapshot computed by the bizcase engine ({stamp}): {sim.trials:,} trials, "
-        f"seed {sim.seed}. Not live: run `bizcase simulate --write` again after "
-        f"changing inputs."
+        f"seed {sim.seed}. Not live: simulate again after changing inputs."
     )
-    ws["A3"].value = str(case_name)
-    ws["A3"].data_type = "s"
-    rows = [("Output", "Mean", "P10", "P50", "P90", "Std dev", "P(< 0)")]
+    cells[3, 1] = str(case_name)
+    table = [("Output", "Mean", "P10", "P50", "P90", "Std dev", "P(< 0)")]
     for name, label in (
         ("NPV", f"NPV ({currency})"),
         ("eNPV", f"eNPV ({currency})"),
         ("IRR", "IRR"),
     ):
         s = sim.summary(name)
-        rows.append((label, s["mean"], s["p10"], s["p50"], s["p90"], s["std"], s["prob_negative"]))
-    for r, row in enumerate(rows, start=5):
+        table.append((label, s["mean"], s["p10"], s["p50"], s["p90"], s["std"], s["prob_negative"]))
+    for r, row in enumerate(table, start=5):
         for c, value in enumerate(row, start=1):
-            cell = ws.cell(row=r, column=c, value=_finite(value))
+            cells[r, c] = _finite(value)
             if r == 5:
-                cell.font, cell.fill = HEADER, HEADER_FILL
-            else:
-                cell.fill = SNAPSHOT_FILL
-                cell.number_format = "0.0%" if (c == 7 or row[0] == "IRR") and c > 1 else MONEY
+                headers.append((r, c))
+            elif c > 1:
+                formats[r, c] = "0.0%" if c == 7 or row[0] == "IRR" else MONEY
     r = 10
-    ws.cell(
-        row=r, column=1, value="Uncertain drivers (relative change x: driver = base x (1 + x))"
-    ).font = Font(bold=True)
+    cells[r, 1] = "Uncertain drivers (relative change x: driver = base x (1 + x))"
     r += 1
     for c, h in enumerate(("Driver", "Distribution", "Parameters"), start=1):
-        cell = ws.cell(row=r, column=c, value=h)
-        cell.font, cell.fill = HEADER, HEADER_FILL
+        cells[r, c] = h
+        headers.append((r, c))
     for key, d in sim.drivers.items():
         r += 1
         params = {k: getattr(d, k) for k in PARAMETERS[d.type]}
-        ws.cell(row=r, column=1, value=TORNADO_DRIVERS.get(key, key))
-        ws.cell(row=r, column=2, value=d.type)
-        ws.cell(row=r, column=3, value=", ".join(f"{k}={v}" for k, v in params.items()))
+        cells[r, 1] = TORNADO_DRIVERS.get(key, key)
+        cells[r, 2] = d.type
+        cells[r, 3] = ", ".join(f"{k}={v}" for k, v in params.items())
     top = r + 2
     counts, edges = sim.histogram("NPV", bins=30)
-    ws.cell(row=top, column=1, value="NPV histogram").font = Font(bold=True)
+    cells[top, 1] = "NPV histogram"
     for c, h in enumerate(("From", "To", "Trials", "Share"), start=1):
-        cell = ws.cell(row=top + 1, column=c, value=h)
-        cell.font, cell.fill = HEADER, HEADER_FILL
+        cells[top + 1, c] = h
+        headers.append((top + 1, c))
     total = max(int(counts.sum()), 1)
     for i, n in enumerate(counts):
         row = top + 2 + i
-        ws.cell(row=row, column=1, value=float(edges[i])).number_format = MONEY
-        ws.cell(row=row, column=2, value=float(edges[i + 1])).number_format = MONEY
-        ws.cell(row=row, column=3, value=int(n))
-        ws.cell(row=row, column=4, value=n / total).number_format = "0.0%"
-    last_hist = top + 1 + len(counts)
+        cells[row, 1], cells[row, 2] = float(edges[i]), float(edges[i + 1])
+        cells[row, 3], cells[row, 4] = int(n), n / total
+        formats[row, 1] = formats[row, 2] = MONEY
+        formats[row, 4] = "0.0%"
     probability, values = sim.s_curve("NPV", points=101)
-    ws.cell(row=top, column=6, value="NPV S-curve").font = Font(bold=True)
+    cells[top, 6] = "NPV S-curve"
     for c, h in enumerate(("P(NPV <= value)", "NPV"), start=6):
-        cell = ws.cell(row=top + 1, column=c, value=h)
-        cell.font, cell.fill = HEADER, HEADER_FILL
+        cells[top + 1, c] = h
+        headers.append((top + 1, c))
     for i, (p, v) in enumerate(zip(probability, values, strict=True)):
-        ws.cell(row=top + 2 + i, column=6, value=float(p)).number_format = "0%"
-        ws.cell(row=top + 2 + i, column=7, value=float(v)).number_format = MONEY
-    last_curve = top + 1 + len(probability)
+        cells[top + 2 + i, 6], cells[top + 2 + i, 7] = float(p), float(v)
+        formats[top + 2 + i, 6], formats[top + 2 + i, 7] = "0%", MONEY
+    return RiskLayout(
+        cells,
+        headers,
+        formats,
+        (top + 2, top + 1 + len(counts)),
+        (top + 2, top + 1 + len(probability)),
+    )
 
+
+def risk_sheet(sim: Simulation, case_name: str, currency: str) -> Workbook:
+    """A one-sheet workbook named Risk, to be put into a case with :mod:`workbooks.inject`."""
+    layout = risk_layout(sim, case_name, currency)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Risk"
+    for (r, c), value in layout.cells.items():
+        cell = ws.cell(row=r, column=c, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"  # text, never a formula
+        if (r, c) in layout.formats:
+            cell.number_format = layout.formats[r, c]
+    for r, c in layout.headers:
+        ws.cell(row=r, column=c).font = HEADER
+        ws.cell(row=r, column=c).fill = HEADER_FILL
+    for r in range(6, 9):
+        for c in range(1, 8):
+            ws.cell(row=r, column=c).fill = SNAPSHOT_FILL
+    ws["A1"].font = TITLE
+    top, last_hist = layout.histogram
+    curve_top, last_curve = layout.curve
     hist = BarChart()
     hist.title = "NPV distribution"
-    hist.add_data(
-        Reference(ws, min_col=3, min_row=top + 2, max_row=last_hist), titles_from_data=False
-    )
-    hist.set_categories(Reference(ws, min_col=1, min_row=top + 2, max_row=last_hist))
+    hist.add_data(Reference(ws, min_col=3, min_row=top, max_row=last_hist), titles_from_data=False)
+    hist.set_categories(Reference(ws, min_col=1, min_row=top, max_row=last_hist))
     hist.gapWidth = 10
     hist.legend = None
     hist.x_axis.numFmt = "#,##0"
@@ -104,8 +139,8 @@ def risk_sheet(sim: Simulation, case_name: str, currency: str) -> Workbook:
     curve.style = 13
     curve.series.append(
         Series(
-            Reference(ws, min_col=6, min_row=top + 2, max_row=last_curve),
-            Reference(ws, min_col=7, min_row=top + 2, max_row=last_curve),
+            Reference(ws, min_col=6, min_row=curve_top, max_row=last_curve),
+            Reference(ws, min_col=7, min_row=curve_top, max_row=last_curve),
             title="NPV",
         )
     )

@@ -181,6 +181,7 @@ def build_report(
         budget_by_year=by_year,
         budget_total=budget,
         value_key=value_key,
+        rank_key=rank_by,
         files=rolled.files,
         exceptions=rolled.exceptions,
         overrides=rolled.overrides,
