@@ -1,0 +1,56 @@
+"""The generated workbooks carry the buttons the scripts are bound to, and keep them."""
+
+from __future__ import annotations
+
+import shutil
+
+import xlwings.server
+
+from addin import macros
+from udfs.model import build_model
+from udfs.risk import simulate
+from workbooks.business_case import write_business_case
+from workbooks.buttons import CASE_BUTTONS, PORTFOLIO_BUTTONS, read_buttons
+from workbooks.examples import example_spec
+from workbooks.inject import put_sheet
+from workbooks.portfolio_workbook import write_portfolio
+from workbooks.risk_sheet import risk_sheet
+from workbooks.rollup import build_report, read_cases
+
+
+def _shapes(path) -> dict[str, tuple[str, str, str]]:
+    return {b["name"]: (b["sheet"], b["cell"], b["macro"]) for b in read_buttons(path)}
+
+
+def _expected(table: dict) -> dict[str, tuple[str, str, str]]:
+    return {name: (sheet, cell, f"[0]!{macro}") for name, (sheet, cell, _, macro) in table.items()}
+
+
+def test_every_script_binding_has_its_shape_in_the_generated_workbooks(tmp_path):
+    case = write_business_case(example_spec("saas"), tmp_path / "case.xlsx")
+    portfolio = write_portfolio(build_report(read_cases([case])), tmp_path / "portfolio.xlsx")
+    shapes = {**_shapes(case), **_shapes(portfolio)}
+    for script in xlwings.server.custom_scripts_meta(macros):
+        name, where = script["button"][1:].split("]")
+        sheet, cell = where.split("!")
+        assert shapes[name][:2] == (sheet, cell), script["function_name"]
+    assert _shapes(case) == _expected(CASE_BUTTONS)
+    assert _shapes(portfolio) == _expected(PORTFOLIO_BUTTONS)
+
+
+def test_writing_the_risk_sheet_keeps_the_buttons(tmp_path):
+    case = write_business_case(example_spec("analytics_addon"), tmp_path / "case.xlsx")
+    before = _shapes(case)
+    sim = simulate(build_model(example_spec("analytics_addon")), 500, 1)
+    put_sheet(case, risk_sheet(sim, "Atlas", "EUR"))
+    put_sheet(case, risk_sheet(sim, "Atlas", "EUR"))
+    assert _shapes(case) == before == _expected(CASE_BUTTONS)
+
+
+def test_an_upgraded_workbook_has_the_buttons(tmp_path):
+    from workbooks.integrity import upgrade_workbook
+
+    old = write_business_case(example_spec("sunset"), tmp_path / "old.xlsx")
+    shutil.copy(old, tmp_path / "copy.xlsx")
+    new = upgrade_workbook(tmp_path / "copy.xlsx", tmp_path / "new.xlsx").path
+    assert _shapes(new) == _expected(CASE_BUTTONS)
