@@ -523,7 +523,7 @@ class BusinessCaseWriter:
         ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
         ws.merge_cells("A2:F2")
         ws.row_dimensions[2].height = 45
-        rows = tornado(self.model)
+        rows = self.tornado_bars = tornado(self.model)
         headers = (
             "Driver",
             "Low setting",
@@ -840,11 +840,17 @@ class BusinessCaseWriter:
         ws.sheet_state = "hidden"
 
     def protect(self):
-        # The Sensitivity table is an engine snapshot its button rewrites; M16 on the
-        # Cover is where the rebuild button reports.
+        # Cells the buttons rewrite stay unlocked: the Sensitivity snapshot (note, base
+        # NPV, table) and M16 on the Cover, where the rebuild button reports.
         self.cover["M16"].protection = Protection(locked=False)
+        sensitivity = self.sensitivity_ws
+        for ref in ("A2", "D3"):
+            sensitivity[ref].protection = Protection(locked=False)
+        for row in sensitivity.iter_rows(min_row=5, max_row=4 + len(self.tornado_bars), max_col=8):
+            for cell in row:
+                cell.protection = Protection(locked=False)
         for ws in self.wb.worksheets:
-            if ws.title in ("_bizcase", "Sensitivity"):
+            if ws.title == "_bizcase":
                 continue
             ws.protection.sheet = True  # no password: a guard against slips, not a lock
 
