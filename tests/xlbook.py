@@ -8,7 +8,6 @@ and turns the actions a script returns back into something easy to assert on.
 from __future__ import annotations
 
 import asyncio
-import re
 
 import openpyxl
 import xlwings as xw
@@ -92,6 +91,3 @@ def _cell(row: int, column: int) -> str:
         column, rest = divmod(column - 1, 26)
         letters = chr(65 + rest) + letters
     return f"{letters}{row + 1}"
-
-
-__all__ = ["book_json", "re", "run_script", "written"]

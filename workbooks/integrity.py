@@ -14,8 +14,6 @@ from pathlib import Path
 
 import openpyxl
 
-from udfs.spec import SCENARIOS
-
 from .business_case import TEMPLATE_VERSION, build_workbook, write_business_case
 from .reader import WorkbookError, read_business_case
 
@@ -146,6 +144,3 @@ def _kpi_actuals(wb) -> dict[str, object]:
                 if cell.value not in (None, ""):
                     out[cell.coordinate] = cell.value
     return out
-
-
-__all__ = ["SCENARIOS", "Problem", "Upgrade", "check_workbook", "upgrade_workbook"]
