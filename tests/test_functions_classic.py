@@ -12,19 +12,15 @@ tests keep the Office.js version of the module.
 
 from __future__ import annotations
 
-import importlib
 import io
 import re
-import sys
-import types
 from pathlib import Path
 from unittest import mock
 
 import pytest
-import xlwings
+from classic import classic_import
 from officejs import FUNCTION_ARGUMENTS, OPTIONAL_ARGUMENTS
 
-import udfs
 from udfs import finance
 
 VT_ERROR = 10  # pythoncom.VT_ERROR
@@ -49,47 +45,11 @@ class Variant:
         return f"VARIANT({self.varianttype}, {self.value})"
 
 
-def _pywin32_stubs() -> dict[str, types.ModuleType]:
-    pythoncom = types.ModuleType("pythoncom")
-    pythoncom.VT_ERROR = VT_ERROR
-    pythoncom.CoInitialize = lambda: None
-    pywintypes = types.ModuleType("pywintypes")
-    pywintypes.com_error = type("com_error", (Exception,), {})
-    win32com = types.ModuleType("win32com")
-    client = types.ModuleType("win32com.client")
-    client.Dispatch = lambda *args, **kwargs: pytest.fail("no COM on this machine")
-    client.VARIANT = Variant
-    win32com.client = client
-    return {
-        "pythoncom": pythoncom,
-        "pywintypes": pywintypes,
-        "win32com": win32com,
-        "win32com.client": client,
-    }
-
-
 @pytest.fixture
 def classic(monkeypatch):
     """``(udfs.functions as classic xlwings imports it, xlwings.udfs)``."""
-    for name, module in _pywin32_stubs().items():
-        monkeypatch.setitem(sys.modules, name, module)
-    if "xlwings.udfs" in sys.modules:
-        monkeypatch.delitem(sys.modules, "xlwings.udfs")
-    # Recorded so that undo removes (or restores) the attribute the import sets.
-    monkeypatch.setattr(xlwings, "udfs", None, raising=False)
-    officejs_functions = importlib.import_module("udfs.functions")  # the Office.js one
-    monkeypatch.setattr(udfs, "functions", officejs_functions)
-    monkeypatch.delitem(sys.modules, "udfs.functions")
-    try:
-        classic_udfs = importlib.import_module("xlwings.udfs")
-        monkeypatch.setattr(xlwings, "func", classic_udfs.xlfunc)
-        monkeypatch.setattr(xlwings, "arg", classic_udfs.xlarg)
-        monkeypatch.setattr(xlwings, "ret", classic_udfs.xlret)
-        yield importlib.import_module("udfs.functions"), classic_udfs
-    finally:
-        sys.modules.pop("xlwings.udfs", None)
-        sys.modules.pop("udfs.functions", None)
-    # monkeypatch's undo (after this) restores the Office.js module and decorators
+    with classic_import(monkeypatch, "udfs.functions", Variant, VT_ERROR) as imported:
+        yield imported
 
 
 class Workbook:

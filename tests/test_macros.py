@@ -26,7 +26,6 @@ import importlib.util
 import io
 import re
 import shutil
-import sys
 import types
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import pandas as pd
 import pytest
 import xlwings
 import xlwings.server
+from classic import classic_import
 from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_boundaries
 from typer.testing import CliRunner
 from xlbook import book_json, run_script, written
@@ -456,48 +456,11 @@ def test_scripts_write_no_locked_cell_of_a_protected_sheet(case_file, case_paylo
 # --- classic xlwings ---------------------------------------------------------------
 
 
-def _pywin32_stubs() -> dict[str, types.ModuleType]:
-    pythoncom = types.ModuleType("pythoncom")
-    pythoncom.VT_ERROR = 10
-    pythoncom.CoInitialize = lambda: None
-    pywintypes = types.ModuleType("pywintypes")
-    pywintypes.com_error = type("com_error", (Exception,), {})
-    win32com = types.ModuleType("win32com")
-    client = types.ModuleType("win32com.client")
-    client.Dispatch = lambda *args, **kwargs: pytest.fail("no COM on this machine")
-    client.VARIANT = object
-    win32com.client = client
-    return {
-        "pythoncom": pythoncom,
-        "pywintypes": pywintypes,
-        "win32com": win32com,
-        "win32com.client": client,
-    }
-
-
 @pytest.fixture
 def classic_macros(monkeypatch):
     """``(addin.macros as classic xlwings imports it, xlwings.udfs)``; undone afterwards."""
-    for name, module in _pywin32_stubs().items():
-        monkeypatch.setitem(sys.modules, name, module)
-    if "xlwings.udfs" in sys.modules:
-        monkeypatch.delitem(sys.modules, "xlwings.udfs")
-    monkeypatch.setattr(xlwings, "udfs", None, raising=False)
-    monkeypatch.setattr(addin, "macros", macros)
-    monkeypatch.delitem(sys.modules, "addin.macros")
-    try:
-        classic_udfs = importlib.import_module("xlwings.udfs")
-        # What xlwings/__init__.py binds on Windows with pywin32.
-        monkeypatch.setattr(xlwings, "func", classic_udfs.xlfunc, raising=False)
-        monkeypatch.setattr(xlwings, "arg", classic_udfs.xlarg, raising=False)
-        monkeypatch.setattr(xlwings, "ret", classic_udfs.xlret, raising=False)
-        monkeypatch.setattr(xlwings, "script", classic_udfs.xlsub, raising=False)
-        monkeypatch.setattr(xlwings, "sub", classic_udfs.xlsub, raising=False)
-        yield importlib.import_module("addin.macros"), classic_udfs
-    finally:
-        sys.modules.pop("xlwings.udfs", None)
-        sys.modules.pop("addin.macros", None)
-    # monkeypatch's undo restores the Office.js module and decorators
+    with classic_import(monkeypatch, "addin.macros") as imported:
+        yield imported
 
 
 class _Workbook:
