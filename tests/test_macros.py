@@ -44,6 +44,7 @@ import addin
 import addin.macros as macros
 import udfs.functions
 from addin.cli import app
+from udfs.expr import column_letter
 from udfs.model import evaluate
 from udfs.portfolio import rank, select
 from udfs.risk import simulate
@@ -222,7 +223,7 @@ def test_monte_carlo_adds_a_risk_sheet_with_the_engines_npv_distribution(case_fi
     assert [a["args"] for a in actions if a["func"] == "addSheet"] == [[n_sheets, "Risk"]]
     assert {a["func"] for a in actions} == {"addSheet", "setValues"}
     # One block from A1: exactly the layout `bizcase simulate --write` gives the sheet.
-    assert _targets(actions) == {(n_sheets, f"A1:{_letter(len(grid[0]))}{len(grid)}")}
+    assert _targets(actions) == {(n_sheets, f"A1:{column_letter(len(grid[0]))}{len(grid)}")}
 
     block = _values(actions, n_sheets)
     assert block[0][0] == "Risk: Monte Carlo simulation"
@@ -237,14 +238,6 @@ def test_monte_carlo_adds_a_risk_sheet_with_the_engines_npv_distribution(case_fi
     assert [r[2] for r in histogram] == counts.tolist()
     assert [r[0] for r in histogram] == pytest.approx(edges[:-1].tolist(), rel=1e-12)
     assert [r[1] for r in histogram] == pytest.approx(edges[1:].tolist(), rel=1e-12)
-
-
-def _letter(column: int) -> str:
-    letters = ""
-    while column:
-        column, rest = divmod(column - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def test_monte_carlo_reads_the_price_the_user_typed(case_file, case_payload):

@@ -14,3 +14,8 @@ class InputError(BizcaseError, ValueError):
 
     Subclasses ``ValueError`` so callers that already catch that keep working.
     """
+
+
+class DomainError(InputError):
+    """Input outside the function's domain that Excel reports as #NUM! (for example a
+    payment date before XNPV's first date), rather than as #VALUE!."""

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _arrays, _roots
-from .errors import InputError
+from .errors import DomainError, InputError
 
 __all__ = [
     "MarketSize",
@@ -133,7 +133,7 @@ def _year_fractions(values: np.ndarray, dates) -> np.ndarray:
     offset = days2 - days2[:, :1]
     if np.any(offset < 0):
         row, col = np.argwhere(offset < 0)[0]
-        raise InputError(
+        raise DomainError(
             f"dates: every date must be on or after the first date (Excel gives "
             f"#NUM!); date {col + 1} (serial {days2[row, col]:.0f}) precedes "
             f"the first (serial {days2[row, 0]:.0f})"

@@ -25,7 +25,7 @@ import numpy as np
 import xlwings as xw
 
 from . import finance, portfolio, risk
-from .errors import InputError
+from .errors import DomainError, InputError
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,8 @@ def excel_function(f):
             return f(*args)
         except ExcelError as e:
             return _error_value(e.code, e.reason)
+        except DomainError as e:
+            return _error_value("#NUM!", str(e))
         except InputError as e:
             return _error_value("#VALUE!", str(e))
 
@@ -220,18 +222,7 @@ def BC_XNPV(rate, values, dates):
     """Net present value of flows on dates, as Excel's XNPV (365-day year)."""
     r = scalar(rate, "rate")
     v, d = dated_flows(values, dates)
-    return finance.xnpv(r, v, _dates_or_num_error(d))
-
-
-def _dates_or_num_error(dates):
-    """Excel gives #NUM! for a date before the first one; keep that code."""
-    from . import _arrays
-
-    days = _arrays.excel_days(np.array(dates, dtype=object))
-    if np.any(days < days[0]):
-        i = int(np.argmax(days < days[0])) + 1
-        raise ExcelError("#NUM!", f"dates: date {i} precedes the first date")
-    return days
+    return finance.xnpv(r, v, d)
 
 
 @xw.func
@@ -254,7 +245,7 @@ def BC_XIRR(values, dates, guess=None):
     """Internal rate of return of flows on dates, as Excel's XIRR; #NUM! when none exists."""
     v, d = dated_flows(values, dates)
     g = None if guess is None else scalar(guess, "guess")
-    result = finance.xirr(v, _dates_or_num_error(d), g)
+    result = finance.xirr(v, d, g)
     return _number_or_error(result, "#NUM!", "values: no rate makes the XNPV zero")
 
 

@@ -25,7 +25,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from udfs import expr as X
 from udfs.errors import BizcaseError
-from udfs.model import Evaluation, Input, Model, build_model, evaluate
+from udfs.model import Input, Model, build_model, evaluate
 from udfs.sensitivity import tornado
 from udfs.spec import SCENARIOS, Spec
 
@@ -108,9 +108,7 @@ class BusinessCaseWriter:
         self.names: dict[str, str] = {}
         self.input_rows: dict[str, tuple[str, int]] = {}
         self.input_cells: dict[str, str] = {}
-        self.evaluations: dict[str, Evaluation] = {
-            s: evaluate(self.model, scenario=s) for s in SCENARIOS
-        }
+        self.base_npv = evaluate(self.model, scenario="Base").outputs["NPV"]
 
     # --- helpers ---------------------------------------------------------------
 
@@ -537,7 +535,7 @@ class BusinessCaseWriter:
         for i, h in enumerate(headers):
             c = ws.cell(row=4, column=1 + i, value=h)
             c.font, c.fill = HEADER_FONT, HEADER_FILL
-        base = self.evaluations["Base"].outputs["NPV"]
+        base = self.base_npv
         ws["A3"].value = "Base NPV"
         ws["A3"].font = Font(bold=True)
         ws["D3"].value = base

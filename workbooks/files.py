@@ -9,11 +9,32 @@ from pathlib import Path
 from udfs.errors import BizcaseError
 
 
-def save_atomically(workbook, path: str | Path, overwrite: bool = False, finish=None) -> Path:
-    """Save through a temporary file in the same folder, then rename over ``path``.
+def replace_atomically(path: Path, write, mode: int | None = None) -> None:
+    """Call ``write(temporary_path)``, then rename the result over ``path``.
 
-    Refuses to replace an existing file unless ``overwrite``; the new file gets
-    ordinary permissions (0666 less the umask), not the temporary file's 0600.
+    The temporary file sits in the same folder (so the rename is atomic) and is
+    removed if anything fails: ``path`` is never half-written. The result gets
+    ``mode``, or ordinary permissions (0666 less the umask) rather than 0600.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_atomically(workbook, path: str | Path, overwrite: bool = False, finish=None) -> Path:
+    """Save an openpyxl workbook atomically (see :func:`replace_atomically`).
+
+    Refuses to replace an existing file unless ``overwrite``.
     ``finish(temporary_path)`` may edit the saved file before it takes ``path``.
     """
     path = Path(path)
@@ -22,17 +43,11 @@ def save_atomically(workbook, path: str | Path, overwrite: bool = False, finish=
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise BizcaseError(f"{path}: the workbook needs an .xlsx name")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp: Path) -> None:
         workbook.save(tmp)
         if finish is not None:  # e.g. add what openpyxl cannot write, before the rename
-            finish(Path(tmp))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            finish(tmp)
+
+    replace_atomically(path, write)
     return path

@@ -15,7 +15,6 @@ import io
 import os
 import posixpath
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
@@ -23,6 +22,8 @@ from xml.etree import ElementTree
 from openpyxl import Workbook
 
 from udfs.errors import BizcaseError
+
+from .files import replace_atomically
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -269,15 +270,11 @@ def _escape(text: str) -> str:
 
 
 def _write(path: Path, parts: dict, infos: dict) -> None:
-    """Write through a temporary file; untouched parts keep their original order first."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
+    """Rewrite the package atomically; untouched parts keep their original order first."""
+
+    def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
             for name in [*[n for n in infos if n in parts], *[n for n in parts if n not in infos]]:
                 z.writestr(name, parts[name])
-        os.chmod(tmp, os.stat(path).st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    replace_atomically(path, write, mode=os.stat(path).st_mode & 0o777)
