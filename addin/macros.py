@@ -29,18 +29,18 @@ named cells, never a file), so they work in the browser-based runtimes.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 
 import numpy as np
 import xlwings as xw
 
-from udfs.model import Model, build_model, evaluate
+from udfs.expr import column_letter
+from udfs.model import Model, evaluate
 from udfs.portfolio import rank, select
 from udfs.risk import simulate
 from udfs.sensitivity import tornado
-from udfs.spec import parse_spec
 from workbooks.buttons import CASE_BUTTONS, PORTFOLIO_BUTTONS
+from workbooks.reader import CellSource, WorkbookError, read_case
 from workbooks.risk_sheet import risk_layout
 
 #: The scripts, for the Lite bundle and the docs.
@@ -72,24 +72,41 @@ def _script(**options):
 # --- reading a case through the Book API ---------------------------------------
 
 
+class _BookSource(CellSource):
+    """The reader's view of an open workbook through the xlwings Book API."""
+
+    def __init__(self, book):
+        if "_bizcase" not in [s.name for s in book.sheets]:
+            raise WorkbookError(
+                "not a bizcase workbook, or its hidden _bizcase sheet has been deleted"
+            )
+        self.book = book
+
+    def recorded(self) -> tuple[str, str]:
+        meta = self.book.sheets["_bizcase"]
+        chunks = meta.range("B4").expand("right").value
+        text = "".join(str(c) for c in (chunks if isinstance(chunks, list) else [chunks]) if c)
+        return str(meta.range("B1").value), text
+
+    def cells(self, name: str) -> list | None:
+        if name not in [n.name for n in self.book.names]:
+            return None
+        rng = self.book.names[name].refers_to_range
+        value = rng.value
+        columns = rng.shape[1]
+        flat = value if isinstance(value, list) else [value]
+        flat = [v for row in flat for v in (row if isinstance(row, list) else [row])]
+        sheet = rng.sheet.name
+        return [
+            (v, f"{sheet}!{column_letter(rng.column + i % columns)}{rng.row + i // columns}")
+            for i, v in enumerate(flat)
+        ]
+
+
 def _case(book) -> tuple[Model, dict]:
-    """The model recorded in the workbook and the values of its In_ names."""
-    if "_bizcase" not in [s.name for s in book.sheets]:
-        raise ValueError("not a bizcase workbook (no _bizcase sheet)")
-    meta = book.sheets["_bizcase"]
-    chunks = meta.range("B4").expand("right").value
-    text = "".join(str(c) for c in (chunks if isinstance(chunks, list) else [chunks]) if c)
-    model = build_model(parse_spec(json.loads(text), "the workbook's _bizcase sheet"))
-    values = {}
-    for item in model.inputs:
-        value = book.names[f"In_{item.name}"].refers_to_range.value
-        if item.kind == "series":
-            values[item.name] = np.array([0.0 if v in (None, "") else float(v) for v in value])
-        elif item.kind == "text":
-            values[item.name] = str(value)
-        else:
-            values[item.name] = float(value)
-    return model, values
+    """The model recorded in the workbook and the values of its In_ names, validated."""
+    case = read_case(_BookSource(book), "this workbook")
+    return case.model, case.values
 
 
 def _sheet(book, name: str):

@@ -386,8 +386,8 @@ def _missing(folder: Path) -> Path:
     ("make", "reason"),
     [
         (lambda folder, _: _not_a_workbook(folder), "not an Excel workbook"),
-        (_corrupt_zip, "cannot be opened"),
-        (_truncated, "not an Excel workbook"),
+        (_corrupt_zip, "damaged workbook"),
+        (_truncated, "damaged workbook"),
         (lambda folder, _: _plain_workbook(folder), "In_Scenario"),
         (lambda folder, _: _missing(folder), "no such file"),
     ],

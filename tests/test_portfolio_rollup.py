@@ -37,8 +37,7 @@ from udfs.portfolio import align, portfolio_metrics, totals_by_year
 from workbooks.business_case import write_business_case
 from workbooks.examples import EXAMPLES
 from workbooks.examples.generated import varied_specs
-from workbooks.fast_reader import read_case_fast
-from workbooks.reader import read_business_case
+from workbooks.reader import OpenpyxlSource, read_business_case, read_case
 from workbooks.rollup import read_cases, workbook_paths
 
 RTOL = 1e-9
@@ -88,7 +87,7 @@ def rolled(folder):
 
 @pytest.fixture(scope="module")
 def engine(good_files) -> dict[str, tuple]:
-    """Each good workbook evaluated independently: openpyxl reader, then the engine."""
+    """Each good workbook read on its own, then evaluated by the engine."""
     out = {}
     for path in good_files:
         case_file = read_business_case(path)
@@ -251,10 +250,14 @@ def _assert_same_inputs(fast: dict, slow: dict, where: str) -> None:
             assert fast[name] == value, (where, name)
 
 
-def test_fast_reader_returns_the_same_inputs_as_openpyxl(engine, good_files):
+def _through_openpyxl(path: Path):
+    return read_case(OpenpyxlSource(openpyxl.load_workbook(path, data_only=True)), str(path))
+
+
+def test_calamine_adapter_reads_what_the_openpyxl_adapter_reads(engine, good_files):
     for path in good_files:
-        fast, _ = read_case_fast(path)
-        slow = engine[path.name][0]
+        fast = engine[path.name][0]
+        slow = _through_openpyxl(path)
         _assert_same_inputs(fast.values, slow.values, path.name)
         assert fast.scenario == slow.scenario
         assert fast.template_version == slow.template_version
@@ -330,7 +333,7 @@ def recalculated(tmp_path_factory, soffice) -> dict[str, Path]:
 
 
 def test_recalculated_workbook_carries_cached_outputs_that_match_the_engine(recalculated):
-    _, cached = read_case_fast(recalculated["fresh"])
+    cached = read_business_case(recalculated["fresh"]).cached
     assert {"NPV", "eNPV", "ROI", "PI"} <= cached.keys()
     rolled = read_cases([recalculated["fresh"]])
     assert rolled.exceptions == []
@@ -359,10 +362,10 @@ def test_stale_cached_output_is_flagged_as_an_override(recalculated):
     assert case.npv == engine_npv
 
 
-def test_fast_reader_reads_libreoffice_saved_workbooks_like_openpyxl(recalculated):
+def test_reader_reads_libreoffice_saved_workbooks_like_openpyxl(recalculated):
     for key in ("fresh", "stale"):
-        fast, _ = read_case_fast(recalculated[key])
-        slow = read_business_case(recalculated[key])
+        fast = read_business_case(recalculated[key])
+        slow = _through_openpyxl(recalculated[key])
         _assert_same_inputs(fast.values, slow.values, key)
 
 

@@ -1,29 +1,62 @@
-"""Reading a business-case workbook back: its spec, its inputs by defined name.
+"""Reading a business-case workbook back: its recorded spec and the inputs in it.
 
-Only the ``In_*`` names and the hidden ``_bizcase`` sheet are read, so a user
-may restyle or extend the workbook freely; whatever they typed into the input
-cells is what the engine evaluates.
+One reader serves every command and macro (evaluate, check, upgrade, simulate,
+rollup and the buttons), so a workbook is judged the same way wherever it is
+read. Only the ``In_*`` and ``Out_*`` names and the hidden ``_bizcase`` sheet
+are read, so a user may restyle or extend the workbook freely; whatever they
+typed into the input cells is what the engine evaluates, once it has passed
+the same rules as the spec (a share above 100% or a negative price is refused,
+naming the sheet, the cell and the defined name).
+
+Cell values come through a small adapter: python-calamine (Rust) for files,
+about ten times faster than opening them with openpyxl; openpyxl for a
+workbook already open; the xlwings Book API for the macros
+(:mod:`addin.macros`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
-import openpyxl
 
 from udfs.errors import BizcaseError
-from udfs.model import Model, build_model
+from udfs.expr import column_index, column_letter
+from udfs.model import Input, Model, build_model
 from udfs.spec import SpecError, parse_spec
 
 from .business_case import TEMPLATE_VERSION
 
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_REF = re.compile(
+    r"^'?(?P<sheet>(?:[^']|'')+?)'?!\$?(?P<c1>[A-Z]+)\$?(?P<r1>\d+)"
+    r"(?::\$?(?P<c2>[A-Z]+)\$?(?P<r2>\d+))?$"
+)
+
+# A cell as the reader sees it: its value and where it is ("Inputs!D12").
+Cell = tuple[object, str]
+
 
 class WorkbookError(BizcaseError, ValueError):
     """A workbook cannot be read as a bizcase business case; the message says why."""
+
+
+class InputError(WorkbookError):
+    """Input cells hold values the spec's rules refuse: every one, in one line."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.problems = problems
+        if len(problems) == 1:
+            super().__init__(f"{source}, {problems[0]}")
+        else:
+            super().__init__(f"{source}: {len(problems)} input problems: {'; '.join(problems)}")
 
 
 @dataclass
@@ -33,93 +66,267 @@ class BusinessCaseFile:
     values: dict
     scenario: str
     template_version: str
+    cached: dict[str, float] = field(default_factory=dict)  # Out_ values stored in the file
+    filled: list[str] = field(default_factory=list)  # inputs an older template lacks
 
 
 def read_business_case(path: str | Path) -> BusinessCaseFile:
-    """The model (from the embedded spec) and the input values now in the workbook."""
+    """The recorded model, the validated inputs and the cached outputs of a workbook file."""
     path = Path(path)
-    if not path.is_file():
-        raise WorkbookError(f"{path}: no such file")
-    if not zipfile.is_zipfile(path):
-        raise WorkbookError(f"{path}: not an Excel workbook (.xlsx)")
-    try:
-        wb = openpyxl.load_workbook(path, data_only=True)
-    except Exception as e:  # openpyxl raises many types for damaged files
-        raise WorkbookError(f"{path}: cannot be opened ({type(e).__name__}: {e})") from None
-    if "In_Scenario" not in wb.defined_names or "_bizcase" not in wb.sheetnames:
-        raise WorkbookError(f"{path}: not a bizcase workbook (no In_Scenario name)")
-    meta = wb["_bizcase"]
-    version = str(meta["B1"].value)
-    text = "".join(str(c.value or "") for c in meta[4][1:])
-    model = recorded_model(path, version, text)
-    values = {}
-    for item in model.inputs:
-        name = f"In_{item.name}"
-        cells = _cells(wb, name, path)
-        if item.kind == "series":
-            numbers = [_number(c, name, path, blank=0.0) for c in cells]
-            if len(numbers) != model.periods:
-                raise WorkbookError(
-                    f"{path}, {name}: expected {model.periods} periods; got {len(numbers)}"
-                )
-            values[item.name] = np.array(numbers)
-        elif item.kind == "text":
-            cell = cells[0]
-            text_value = "" if cell.value is None else str(cell.value).strip()
-            if text_value.lower() not in [c.lower() for c in item.choices]:
-                raise WorkbookError(
-                    f"{path}, {_where(cell)} ({name}): must be one of "
-                    f"{', '.join(item.choices)}; got {cell.value!r}"
-                )
-            values[item.name] = text_value
-        else:
-            values[item.name] = _number(cells[0], name, path, blank=None)
-    return BusinessCaseFile(path, model, values, values["Scenario"], version)
+    source = CalamineSource(path)
+    case = read_case(source, str(path))
+    case.path = path
+    return case
 
 
-def recorded_model(path: Path, version: str, spec_json: str) -> Model:
+def read_case(source: CellSource, where: str) -> BusinessCaseFile:
+    """Read a case through any adapter; ``where`` names it in messages."""
+    version, spec_json = source.recorded()
+    model = recorded_model(where, version, spec_json)
+    values, filled = read_inputs(model, source.cells, where, _older(version))
+    cached = {}
+    for out in model.outputs:
+        cells = source.cells(f"Out_{out.name}") if out.public else None
+        if cells:
+            value = cells[0][0]
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                cached[out.name] = float(value)
+    return BusinessCaseFile(Path(where), model, values, values["Scenario"], version, cached, filled)
+
+
+def recorded_model(where: str | Path, version: str, spec_json: str) -> Model:
     """The model a workbook was generated from, as its hidden _bizcase sheet records it."""
-    if version.split(".")[0] != TEMPLATE_VERSION.split(".")[0]:
+    if _version(version) is None:
+        raise WorkbookError(f"{where}, _bizcase!B1: the template version is damaged: {version!r}")
+    if _version(version) > _version(TEMPLATE_VERSION):
         raise WorkbookError(
-            f"{path}: template version {version}; this bizcase reads {TEMPLATE_VERSION}"
+            f"{where}: made by template {version}, newer than this bizcase reads "
+            f"({TEMPLATE_VERSION}); upgrade bizcase"
         )
     try:
-        spec = parse_spec(json.loads(spec_json), f"{path} (_bizcase!B4)")
+        spec = parse_spec(json.loads(spec_json), f"{where} (_bizcase!B4)")
     except json.JSONDecodeError as e:
-        raise WorkbookError(f"{path}, _bizcase!B4: the recorded spec is damaged ({e})") from None
+        raise WorkbookError(f"{where}, _bizcase!B4: the recorded spec is damaged ({e})") from None
     except SpecError as e:
         raise WorkbookError(str(e)) from None
     return build_model(spec)
 
 
-def _cells(wb, name: str, path: Path) -> list:
-    if name not in wb.defined_names:
-        raise WorkbookError(f"{path}: the defined name {name} is missing")
-    cells = []
-    for sheet, ref in wb.defined_names[name].destinations:
-        if sheet not in wb.sheetnames:
-            raise WorkbookError(f"{path}, {name}: refers to a missing sheet {sheet!r}")
-        got = wb[sheet][ref.replace("$", "")]
-        if isinstance(got, tuple):
-            for row in got:
-                cells.extend(row if isinstance(row, tuple) else (row,))
-        else:
-            cells.append(got)
-    return cells
+def read_inputs(
+    model: Model,
+    cells: Callable[[str], list[Cell] | None],
+    where: str,
+    older_template: bool = False,
+) -> tuple[dict, list[str]]:
+    """Every input's value, checked against the spec's rules.
+
+    A workbook of an older template may lack inputs added since: those take the
+    recorded spec's value and are listed in the second return value. All
+    problems are gathered and raised together as one :class:`InputError`.
+    """
+    values, filled, problems = {}, [], []
+    for item in model.inputs:
+        name = f"In_{item.name}"
+        got = cells(name)
+        if got is None:
+            if older_template and item.name != "Scenario":
+                values[item.name] = (
+                    np.array(item.value, dtype=float) if item.kind == "series" else item.value
+                )
+                filled.append(f"{name} (not in this template version; the spec's value is used)")
+                continue
+            raise WorkbookError(f"{where}: the defined name {name} is missing")
+        try:
+            values[item.name] = _value(item, got, model.periods)
+        except _Refused as e:
+            problems.append(f"{e.where} ({name}, {item.label}): {e}")
+    if problems:
+        raise InputError(where, problems)
+    return values, filled
 
 
-def _where(cell) -> str:
-    return f"{cell.parent.title}!{cell.coordinate}"
+class _Refused(ValueError):
+    def __init__(self, where: str, message: str):
+        super().__init__(message)
+        self.where = where
 
 
-def _number(cell, name: str, path: Path, blank: float | None) -> float:
-    value = cell.value
+def _value(item: Input, got: list[Cell], periods: int):
+    if item.kind == "series":
+        if len(got) != periods:
+            raise _Refused(got[0][1], f"expected {periods} periods; got {len(got)}")
+        return np.array([_number(v, w, item, blank=0.0) for v, w in got])
+    value, where = got[0]
+    if item.kind == "text":
+        text = "" if value is None else str(value).strip()
+        match = [c for c in item.choices if c.lower() == text.lower()]
+        if not match:
+            raise _Refused(where, f"must be one of {', '.join(item.choices)}; got {value!r}")
+        return match[0]
+    return _number(value, where, item, blank=None)
+
+
+def _number(value, where: str, item: Input, blank: float | None) -> float:
     if value is None or (isinstance(value, str) and not value.strip()):
         if blank is None:
-            raise WorkbookError(f"{path}, {_where(cell)} ({name}): is blank; expected a number")
+            raise _Refused(where, "is blank; expected a number")
         return blank
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise WorkbookError(f"{path}, {_where(cell)} ({name}): expected a number; got {value!r}")
+        raise _Refused(where, f"expected a number; got {value!r}")
     if not np.isfinite(value):
-        raise WorkbookError(f"{path}, {_where(cell)} ({name}): expected a finite number")
+        raise _Refused(where, f"expected a finite number; got {value!r}")
+    got = _shown(value, item)
+    if item.minimum is not None and value < item.minimum:
+        raise _Refused(where, f"must be at least {_shown(item.minimum, item)}; got {got}")
+    if item.maximum is not None and value > item.maximum:
+        raise _Refused(where, f"must be at most {_shown(item.maximum, item)}; got {got}")
     return float(value)
+
+
+def _shown(x: float, item: Input) -> str:
+    """A bound or value as the user typed it, with the percentage beside a share."""
+    text = f"{x:g}"
+    return f"{text} ({x:.0%})" if "%" in item.unit else text
+
+
+def _version(text: str) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(p) for p in str(text).split("."))
+    except ValueError:
+        return None
+
+
+def _older(version: str) -> bool:
+    return _version(version) < _version(TEMPLATE_VERSION)
+
+
+# --- adapters ----------------------------------------------------------------------
+
+
+class CellSource:
+    """What the reader needs of a workbook: the recorded spec and the cells of a name."""
+
+    def recorded(self) -> tuple[str, str]:
+        """(template version, spec JSON) from the hidden _bizcase sheet."""
+        raise NotImplementedError
+
+    def cells(self, name: str) -> list[Cell] | None:
+        """The cells a workbook-level defined name covers, or None if the name is missing."""
+        raise NotImplementedError
+
+
+class CalamineSource(CellSource):
+    """A workbook file: names from ``xl/workbook.xml``, values through python-calamine."""
+
+    def __init__(self, path: Path):
+        import python_calamine
+
+        self.path = path
+        if not path.is_file():
+            raise WorkbookError(f"{path}: no such file")
+        with open(path, "rb") as f:
+            head = f.read(8)
+        if head == _OLE_SIGNATURE:
+            raise WorkbookError(
+                f"{path}: password-protected (encrypted) or a legacy .xls file; "
+                f"save it unprotected as .xlsx"
+            )
+        if not zipfile.is_zipfile(path):
+            if head.startswith(b"PK"):
+                raise WorkbookError(
+                    f"{path}: damaged workbook (truncated or corrupt .xlsx); "
+                    "restore it from a backup"
+                )
+            raise WorkbookError(f"{path}: not an Excel workbook (.xlsx)")
+        try:
+            with zipfile.ZipFile(path) as archive:
+                self.names = defined_names(archive)
+        except (KeyError, zipfile.BadZipFile, ElementTree.ParseError) as e:
+            raise WorkbookError(f"{path}: damaged workbook ({e})") from None
+        try:
+            self.book = python_calamine.CalamineWorkbook.from_path(str(path))
+        except Exception as e:  # calamine raises its own error types for damaged parts
+            raise WorkbookError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
+        if "In_Scenario" not in self.names:
+            raise WorkbookError(f"{path}: not a bizcase workbook (no In_Scenario name)")
+        if "_bizcase" not in self.book.sheet_names:
+            raise WorkbookError(
+                f"{path}: the hidden _bizcase sheet (the record of the spec the workbook was "
+                "made from) has been deleted; restore the file from a copy"
+            )
+        self._grids: dict[str, list] = {}
+
+    def _grid(self, sheet: str) -> list:
+        if sheet not in self._grids:
+            if sheet not in self.book.sheet_names:
+                raise WorkbookError(f"{self.path}: the sheet {sheet!r} is missing")
+            try:
+                grid = self.book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            except Exception as e:  # calamine's own error types for damaged parts
+                raise WorkbookError(
+                    f"{self.path}: damaged workbook, the sheet {sheet!r} cannot be read "
+                    f"({type(e).__name__}: {e}); restore it from a backup"
+                ) from None
+            self._grids[sheet] = grid
+        return self._grids[sheet]
+
+    def recorded(self) -> tuple[str, str]:
+        meta = self._grid("_bizcase")
+        version = str(_at(meta, 0, 1))
+        chunks = meta[3][1:] if len(meta) > 3 else []
+        return version, "".join(str(v) for v in chunks if v not in ("", None))
+
+    def cells(self, name: str) -> list[Cell] | None:
+        if name not in self.names:
+            return None
+        m = _REF.match(self.names[name])
+        if not m:
+            raise WorkbookError(f"{self.path}, {name}: unsupported reference {self.names[name]!r}")
+        sheet = m["sheet"].replace("''", "'")
+        g = self._grid(sheet)
+        r1, c1 = int(m["r1"]) - 1, column_index(m["c1"]) - 1
+        r2, c2 = (int(m["r2"]) - 1, column_index(m["c2"]) - 1) if m["c2"] else (r1, c1)
+        return [
+            (_at(g, r, c), f"{sheet}!{column_letter(c + 1)}{r + 1}")
+            for r in range(r1, r2 + 1)
+            for c in range(c1, c2 + 1)
+        ]
+
+
+class OpenpyxlSource(CellSource):
+    """A workbook open in openpyxl (``data_only=True`` for cached outputs)."""
+
+    def __init__(self, wb):
+        self.wb = wb
+
+    def recorded(self) -> tuple[str, str]:
+        meta = self.wb["_bizcase"]
+        return str(meta["B1"].value), "".join(str(c.value or "") for c in meta[4][1:])
+
+    def cells(self, name: str) -> list[Cell] | None:
+        if name not in self.wb.defined_names:
+            return None
+        out = []
+        for sheet, ref in self.wb.defined_names[name].destinations:
+            got = self.wb[sheet][ref.replace("$", "")]
+            rows = got if isinstance(got, tuple) else ((got,),)
+            for row in rows:
+                for cell in row if isinstance(row, tuple) else (row,):
+                    out.append((cell.value, f"{sheet}!{cell.coordinate}"))
+        return out
+
+
+def defined_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Workbook-level defined names and what they refer to."""
+    root = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    names = {}
+    for dn in root.iter(f"{_MAIN}definedName"):
+        if dn.get("localSheetId") is None and dn.text:
+            names[dn.get("name")] = dn.text
+    return names
+
+
+def _at(grid: list, r: int, c: int):
+    if r < len(grid) and c < len(grid[r]):
+        return grid[r][c]
+    return ""

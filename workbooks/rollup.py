@@ -1,6 +1,6 @@
 """Turning a folder of business-case workbooks into portfolio cases.
 
-Each file is read fast (:mod:`workbooks.fast_reader`), evaluated by the
+Each file is read (:mod:`workbooks.reader`), evaluated by the
 engine, and compared with the values Excel cached in it, if any: a cached
 output that differs from the engine's means a formula was edited or
 overwritten by hand. A file that cannot be read becomes an exception with its
@@ -18,7 +18,7 @@ from udfs.errors import BizcaseError
 from udfs.model import evaluate
 from udfs.portfolio import Case, case_from_evaluation
 
-from .fast_reader import read_case_fast
+from .reader import read_business_case
 
 TOLERANCE = 1e-6  # relative: Excel stores 15-17 digits; anything beyond this is an edit
 
@@ -54,13 +54,13 @@ def read_cases(paths: list[Path], progress: Callable[[Path], None] | None = None
     seen: dict[str, Path] = {}
     for path in paths:
         try:
-            case_file, cached = read_case_fast(path)
+            case_file = read_business_case(path)
             result = evaluate(case_file.model, case_file.values)
             case = case_from_evaluation(case_file.model, result, _case_id(case_file, path))
             if case.id in seen:
                 raise BizcaseError(f"{path}: case id {case.id!r} is also used by {seen[case.id]}")
             seen[case.id] = path
-            for name, value in cached.items():
+            for name, value in case_file.cached.items():
                 engine = result.outputs[name]
                 if math.isfinite(engine) and abs(value - engine) > TOLERANCE * max(1, abs(engine)):
                     out.overrides.append((path, f"Out_{name}", value, engine))
