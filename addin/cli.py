@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import sys
 from importlib import metadata
@@ -25,6 +26,7 @@ from udfs.spec import SpecError, load_spec
 from workbooks.business_case import write_business_case
 from workbooks.examples import EXAMPLES, example_spec
 from workbooks.examples.generated import varied_specs
+from workbooks.files import refuse_read_only
 from workbooks.projects import example_projects_path, read_projects
 from workbooks.reader import read_business_case
 from workbooks.rollup import build_report, read_cases, workbook_paths
@@ -130,6 +132,10 @@ def new(
 
     Example: bizcase new spec.toml -o case.xlsx   (or: bizcase new --example saas -o saas.xlsx)
     """
+    if generated < 0:
+        _fail(f"--generated: must be 0 or more cases; got {generated}", status=2)
+    if (all_examples or generated) and output.exists() and not output.is_dir():
+        _fail(f"{output}: is a file; --all-examples and --generated write into a folder", status=2)
     try:
         if all_examples or generated:
             specs = {name: example_spec(name) for name in EXAMPLES} if all_examples else {}
@@ -359,6 +365,9 @@ def simulate(
             "S-curve) into the workbook; nothing else changes.",
         ),
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --write: write into a read-only file too.")
+    ] = False,
 ):
     """Monte Carlo of a business case's NPV from its workbook's inputs.
 
@@ -372,6 +381,8 @@ def simulate(
     from workbooks.risk_sheet import risk_sheet
 
     try:
+        if write:
+            refuse_read_only(file, force)
         case = read_business_case(file)
         mc = case.model.spec.risk.monte_carlo
         n = trials if trials is not None else mc.trials
@@ -666,12 +677,24 @@ def _ratio(x: float) -> str:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Run the command line; a failure nobody foresaw is still one line, not a traceback.
+
+    ``BIZCASE_DEBUG=1`` shows the traceback instead, for a bug report.
+    """
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("bizcase: interrupted", err=True)
         sys.exit(130)
+    except Exception as e:
+        if os.environ.get("BIZCASE_DEBUG") == "1":
+            raise
+        typer.echo(
+            f"bizcase: unexpected error ({type(e).__name__}: {e}); please report it with "
+            "the command you ran (BIZCASE_DEBUG=1 shows the details)",
+            err=True,
+        )
+        sys.exit(70)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
+from libreoffice import recalculate
 from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter
 from typer.testing import CliRunner
 
@@ -235,3 +236,55 @@ def test_upgrade_refuses_to_overwrite_without_force(upgraded):
     assert new.read_bytes() == before
     forced = cli("upgrade", old, "-o", new, "--force")
     assert forced.exit_code == 0, forced.stderr
+
+
+# --- every kind of tampering is a problem (exit 4), named ------------------------------
+
+
+def _rename_name(wb, old: str, new: str) -> None:
+    defined = wb.defined_names[old]
+    del wb.defined_names[old]
+    defined.name = new
+    wb.defined_names[new] = defined
+
+
+def _type_into(wb, name: str, value) -> None:
+    ((sheet, ref),) = wb.defined_names[name].destinations
+    wb[sheet][ref.replace("$", "")].value = value
+
+
+@pytest.mark.parametrize(
+    ("tamper", "kind", "where"),
+    [
+        (lambda wb: _rename_name(wb, "In_Price", "In_PriceOld"), "missing name", "In_Price"),
+        (lambda wb: wb.remove(wb["Calculations"]), "missing sheet", "Calculations"),
+        (lambda wb: wb.remove(wb["Inputs"]), "missing sheet", "Inputs"),
+        (lambda wb: wb.remove(wb["Cover"]), "missing sheet", "Cover"),
+        (lambda wb: _type_into(wb, "In_TaxRate", 5), "invalid input", "Inputs"),
+    ],
+    ids=["renamed-name", "deleted-calculations", "deleted-inputs", "deleted-cover", "tax-500%"],
+)
+def test_check_reports_each_kind_of_tampering_with_exit_4(copy, tamper, kind, where):
+    wb = openpyxl.load_workbook(copy)
+    tamper(wb)
+    wb.save(copy)
+    status, problems = _check_json(copy)
+    assert status == PROBLEMS_EXIT
+    assert any(p["kind"] == kind and where in (p["sheet"], p["cell"]) for p in problems), problems
+
+
+def test_check_names_the_real_cause_when_the_record_of_the_spec_is_deleted(copy):
+    wb = openpyxl.load_workbook(copy)
+    wb.remove(wb["_bizcase"])
+    wb.save(copy)
+    result = cli("check", copy)
+    assert result.exit_code == 1
+    assert "_bizcase sheet" in result.stderr and "deleted" in result.stderr
+    assert "In_Scenario" not in result.stderr
+
+
+def test_check_passes_a_workbook_saved_by_libreoffice(fresh, soffice, tmp_path):
+    """LibreOffice re-saves ``Sheet!$E$8:Sheet!$K$8`` as ``Sheet!$E$8:$K$8``: same meaning."""
+    (saved,) = recalculate([fresh], tmp_path / "lo", soffice=soffice)
+    status, problems = _check_json(saved)
+    assert problems == [] and status == 0

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import BizcaseError
 
@@ -21,7 +21,20 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(gt=-0.99, le=10.0)]
 Money = Annotated[float, Field(ge=0.0, le=1e13)]
 ByYear = list[Annotated[float, Field(ge=-1e13, le=1e13)]]
-Text = Annotated[str, Field(max_length=500)]
+#: Rows of one kind (fixed costs, roles) a case may list: real cases have dozens; the
+#: limit keeps generation within seconds (README, "Limits").
+MAX_ROWS = 200
+
+
+def _printable(text: str) -> str:
+    """Control characters cannot be stored in a worksheet cell (nor read on one)."""
+    bad = next((c for c in text if ord(c) < 32 and c not in "\t\n\r"), None)
+    if bad is not None:
+        raise ValueError(f"must not contain control characters (found U+{ord(bad):04X})")
+    return text
+
+
+Text = Annotated[str, Field(max_length=500), AfterValidator(_printable)]
 
 #: Drivers a scenario may adjust: the adjustment multiplies the driver by (1 + x).
 SCENARIO_DRIVERS = (
@@ -110,8 +123,8 @@ class Role(_Strict):
 class Costs(_Strict):
     cogs_pct: Fraction = 0.0
     variable_opex_pct: Fraction = 0.0
-    fixed: list[FixedCost] = []
-    headcount: list[Role] = []
+    fixed: Annotated[list[FixedCost], Field(max_length=MAX_ROWS)] = []
+    headcount: Annotated[list[Role], Field(max_length=MAX_ROWS)] = []
 
 
 class Investment(_Strict):
@@ -253,6 +266,11 @@ def consistency_problems(spec: Spec) -> list[str]:
     years = spec.meta.horizon
     if spec.series.revenue is None and (spec.market is None or spec.pricing is None):
         problems.append("market, pricing: needed to build revenue unless series.revenue is given")
+    if spec.market is not None and spec.market.launch_year > years:
+        problems.append(
+            f"market.launch_year: must be within the horizon (1 to {years}), or the case "
+            f"has no sales; got {spec.market.launch_year}"
+        )
     for path, values in (
         ("investment.development", spec.investment.development),
         ("investment.capex", spec.investment.capex),
@@ -351,16 +369,35 @@ def load_spec(path: str | Path) -> Spec:
     text = path.read_bytes()
     try:
         if path.suffix.lower() == ".json":
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys)
         else:
             data = tomllib.loads(text.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as e:
+    except (
+        tomllib.TOMLDecodeError,
+        json.JSONDecodeError,
+        UnicodeDecodeError,
+        _DuplicateKey,
+    ) as e:
         raise SpecError(
             str(path), [f"not valid {path.suffix.lstrip('.') or 'TOML'}: {e}"]
         ) from None
     if not isinstance(data, dict):
         raise SpecError(str(path), ["must hold a table of sections"])
     return parse_spec(data, str(path))
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """JSON objects as TOML tables: a key given twice is an error, not "the last one wins"."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(f"the key {key!r} is given twice in one object")
+        out[key] = value
+    return out
 
 
 def _describe(err: dict) -> str:
@@ -377,6 +414,10 @@ def _describe(err: dict) -> str:
         return f"{where}: {_allowed_range(err['loc'], ctx)}; got {given!r}"
     if kind == "literal_error":
         return f"{where}: must be one of {ctx['expected']}; got {given!r}"
+    if kind == "value_error":
+        return f"{where}: {ctx['error']}; got {given!r}"
+    if kind == "too_long":
+        return f"{where}: at most {ctx['max_length']} rows; got {ctx['actual_length']}"
     if kind in ("string_too_long", "string_too_short"):
         limit = ctx.get("max_length", ctx.get("min_length"))
         size = "at most" if kind == "string_too_long" else "at least"

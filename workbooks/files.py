@@ -31,6 +31,12 @@ def replace_atomically(path: Path, write, mode: int | None = None) -> None:
         raise
 
 
+def refuse_read_only(path: Path, force: bool) -> None:
+    """A file its owner made read-only is only replaced when asked (``--force``)."""
+    if not force and path.exists() and not path.stat().st_mode & 0o222:
+        raise BizcaseError(f"{path}: is read-only; pass --force to replace it anyway")
+
+
 def save_atomically(workbook, path: str | Path, overwrite: bool = False, finish=None) -> Path:
     """Save an openpyxl workbook atomically (see :func:`replace_atomically`).
 

@@ -13,9 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
+from openpyxl.formula.tokenizer import Token, Tokenizer
 
 from .business_case import TEMPLATE_VERSION, build_workbook, write_business_case
-from .reader import WorkbookError, read_business_case
+from .reader import (
+    CalamineSource,
+    InputError,
+    MissingSheetError,
+    WorkbookError,
+    read_business_case,
+    read_inputs,
+    recorded_model,
+)
 
 CALCULATION_SHEETS = (
     "Calculations",
@@ -32,31 +41,77 @@ CALCULATION_SHEETS = (
 class Problem:
     sheet: str
     cell: str
-    kind: str  # override, edited formula, broken reference, missing sheet, missing name
+    kind: str  # invalid input, override, edited formula, broken reference, missing sheet/name
     detail: str
 
     def __str__(self) -> str:
         return f"{self.sheet}!{self.cell}: {self.kind}: {self.detail}"
 
 
+_SAME_SHEET_RANGE = re.compile(
+    r"^(?P<sheet>'(?:[^']|'')+'|[^'!:]+)!(?P<a>\$?[A-Z]+\$?\d+):(?P=sheet)!(?P<b>\$?[A-Z]+\$?\d+)$",
+    re.IGNORECASE,
+)
+
+
 def _normal(formula: str) -> str:
-    """Formulas as Excel or LibreOffice may re-save them: no spaces, no _xlfn. prefixes."""
-    text = re.sub(r"_xlfn\.|_xlws\.", "", formula)
-    return re.sub(r"\s+", "", text).upper()
+    """A formula by meaning, as Excel or LibreOffice may re-save it.
+
+    Spaces, ``_xlfn.`` prefixes and the case of names and functions do not
+    matter, nor does a range spelled ``Sheet!A1:Sheet!B2`` (LibreOffice writes
+    ``Sheet!A1:B2``); text in quotes keeps its case.
+    """
+    try:
+        tokens = Tokenizer(formula).items
+    except Exception:  # not a formula openpyxl can parse: compare it as text
+        return re.sub(r"\s+", "", formula).upper()
+    out = []
+    for token in tokens:
+        if token.type == Token.WSPACE:
+            continue
+        value = token.value
+        if token.type == Token.OPERAND and token.subtype == Token.TEXT:
+            out.append(value)
+            continue
+        if token.type == Token.OPERAND and token.subtype == Token.RANGE:
+            value = _SAME_SHEET_RANGE.sub(r"\g<sheet>!\g<a>:\g<b>", value)
+        value = re.sub(r"_xlfn\.|_xlws\.", "", value, flags=re.IGNORECASE)
+        out.append(value.upper())
+    return "".join(out)
 
 
 def check_workbook(path: str | Path) -> list[Problem]:
-    """Every way the file's calculations differ from the template's."""
-    case = read_business_case(path)
-    template = build_workbook(case.model.spec)
+    """Every way the file's inputs and calculations differ from the template's.
+
+    A file that is not a bizcase workbook, or whose recorded spec is gone or
+    damaged, cannot be checked and raises :class:`WorkbookError`; everything
+    else a user can do to a workbook is a :class:`Problem`.
+    """
+    path = Path(path)
+    source = CalamineSource(path)
+    version, spec_json = source.recorded()
+    model = recorded_model(path, version, spec_json)
+    problems = []
+    try:
+        read_inputs(model, source.cells, str(path))
+    except InputError as e:
+        problems += [
+            Problem(*p.where.split("!"), "invalid input", f"{p.name}: {p.detail}")
+            for p in e.problems
+            if p.where != "-"  # missing names are reported below, with the others
+        ]
+    except MissingSheetError:  # the Inputs sheet deleted: reported with the other sheets
+        pass
+    template = build_workbook(model.spec)
     try:
         actual = openpyxl.load_workbook(path)  # formulas, not values
     except Exception as e:  # openpyxl raises many types for damaged files
         raise WorkbookError(f"{path}: cannot be opened ({type(e).__name__}: {e})") from None
-    problems = []
-    for sheet in CALCULATION_SHEETS:
+    for sheet in template.sheetnames:
         if sheet not in actual.sheetnames:
             problems.append(Problem(sheet, "-", "missing sheet", "the sheet has been deleted"))
+    for sheet in CALCULATION_SHEETS:
+        if sheet not in actual.sheetnames:
             continue
         ws = actual[sheet]
         for row in template[sheet].iter_rows():

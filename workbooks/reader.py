@@ -48,15 +48,32 @@ class WorkbookError(BizcaseError, ValueError):
     """A workbook cannot be read as a bizcase business case; the message says why."""
 
 
+class MissingSheetError(WorkbookError):
+    """A sheet a defined name points at has been deleted."""
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """One input cell (or missing name) the reader refuses."""
+
+    where: str  # "Inputs!D12", or "-" for a missing name
+    name: str  # the defined name
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.where} ({self.name}): {self.detail}"
+
+
 class InputError(WorkbookError):
     """Input cells hold values the spec's rules refuse: every one, in one line."""
 
-    def __init__(self, source: str, problems: list[str]):
+    def __init__(self, source: str, problems: list[InputProblem]):
         self.problems = problems
         if len(problems) == 1:
             super().__init__(f"{source}, {problems[0]}")
         else:
-            super().__init__(f"{source}: {len(problems)} input problems: {'; '.join(problems)}")
+            listed = "; ".join(str(p) for p in problems)
+            super().__init__(f"{source}: {len(problems)} input problems: {listed}")
 
 
 @dataclass
@@ -135,11 +152,12 @@ def read_inputs(
                 )
                 filled.append(f"{name} (not in this template version; the spec's value is used)")
                 continue
-            raise WorkbookError(f"{where}: the defined name {name} is missing")
+            problems.append(InputProblem("-", name, "the defined name is missing"))
+            continue
         try:
             values[item.name] = _value(item, got, model.periods)
         except _Refused as e:
-            problems.append(f"{e.where} ({name}, {item.label}): {e}")
+            problems.append(InputProblem(e.where, name, f"{item.label}: {e}"))
     if problems:
         raise InputError(where, problems)
     return values, filled
@@ -259,7 +277,7 @@ class CalamineSource(CellSource):
     def _grid(self, sheet: str) -> list:
         if sheet not in self._grids:
             if sheet not in self.book.sheet_names:
-                raise WorkbookError(f"{self.path}: the sheet {sheet!r} is missing")
+                raise MissingSheetError(f"{self.path}: the sheet {sheet!r} is missing")
             try:
                 grid = self.book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
             except Exception as e:  # calamine's own error types for damaged parts
