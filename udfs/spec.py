@@ -35,6 +35,7 @@ def _printable(text: str) -> str:
 
 
 Text = Annotated[str, Field(max_length=500), AfterValidator(_printable)]
+Key = Annotated[str, Field(max_length=40), AfterValidator(_printable)]
 
 #: Drivers a scenario may adjust: the adjustment multiplies the driver by (1 + x).
 SCENARIO_DRIVERS = (
@@ -76,7 +77,7 @@ class Meta(_Strict):
     name: Text
     product_line: Text = ""
     owner: Text = ""
-    currency: Annotated[str, Field(min_length=1, max_length=8)] = "USD"
+    currency: Annotated[str, Field(min_length=1, max_length=8), AfterValidator(_printable)] = "USD"
     start_year: Annotated[int, Field(ge=1990, le=2100)]
     horizon: Annotated[int, Field(ge=3, le=15)] = Field(description="Years, 3 to 15")
     periods: Literal["annual", "quarterly"] = "annual"
@@ -84,11 +85,11 @@ class Meta(_Strict):
     decision: Text = ""
     notes: Text = ""
     # Portfolio attributes: how the case takes part in a rollup and selection.
-    id: Annotated[str, Field(max_length=40)] = ""
+    id: Key = ""
     strategic_score: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
     mandatory: bool = False
-    exclusive_group: Annotated[str, Field(max_length=40)] = ""
-    depends_on: Annotated[str, Field(max_length=40)] = ""
+    exclusive_group: Key = ""
+    depends_on: Key = ""
 
 
 class Market(_Strict):
