@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -147,3 +150,30 @@ def test_an_existing_file_is_untouched_without_force(tmp_path):
     forced = run("new", source, "-o", out, "--force")
     assert forced.exit_code == 0
     assert read_business_case(out).model.spec.meta.name == BASE["meta"]["name"]
+
+
+_INTERRUPT_WHILE_IMPORTING = """
+import builtins, sys
+real = builtins.__import__
+def interrupting(name, *args, **kwargs):
+    if name == {module!r}:
+        raise KeyboardInterrupt  # what Ctrl-C raises at that moment
+    return real(name, *args, **kwargs)
+builtins.__import__ = interrupting
+sys.argv = ["bizcase", "metrics"]
+from addin.entry import main
+main()
+"""
+
+
+@pytest.mark.parametrize("module", ["numpy", "pandas", "openpyxl", "rich.table"])
+def test_ctrl_c_while_the_command_line_loads_ends_with_one_line(module):
+    """Ctrl-C in the first half second lands while numpy, pandas or openpyxl import."""
+    result = subprocess.run(
+        [sys.executable, "-c", _INTERRUPT_WHILE_IMPORTING.format(module=module)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 130, result.stderr
+    assert result.stderr == "bizcase: interrupted\n"
