@@ -396,6 +396,8 @@ def simulate(
             )
     except (BizcaseError, ValueError) as e:
         _fail(str(e))
+    for note in sim.notes:  # an input was adjusted: say so, and by how much
+        typer.echo(f"bizcase: {file}: {note}", err=True)
     summary = sim.summary("NPV")
     if as_json:
         typer.echo(
@@ -405,6 +407,7 @@ def simulate(
                     "seed": sim.seed,
                     **{k: _json_number(v) for k, v in summary.items()},
                     "irr": {k: _json_number(v) for k, v in sim.summary("IRR").items()},
+                    "notes": list(sim.notes),
                 },
                 indent=2,
             )
