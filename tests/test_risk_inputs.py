@@ -327,3 +327,10 @@ def test_risk_sheet_shows_the_correlation_change():
     sim = risk.simulate(build_model(parse_spec(_three_normals(0.1))), 500, 1)
     layout = risk_layout(sim, "Case", "USD")
     assert layout.cells[4, 1] == sim.notes[0]
+
+
+@pytest.mark.parametrize("rho", [1.5, float("nan")])
+def test_a_correlation_outside_minus_one_to_one_is_refused_naming_the_pair(rho):
+    rank = np.array([[1.0, rho], [rho, 1.0]])
+    with pytest.raises(InputError, match=r"^correlations: price and tam must be from -1 to 1"):
+        risk.correlation_target(rank, ["price", "tam"])

@@ -202,6 +202,12 @@ def correlation_target(rank, names=None) -> CorrelationTarget:
     rank = np.asarray(rank, dtype=float)
     k = rank.shape[0]
     names = list(names) if names is not None else [f"column {i + 1}" for i in range(k)]
+    bad = ~np.isfinite(rank) | (np.abs(rank) > 1)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise InputError(
+            f"correlations: {names[i]} and {names[j]} must be from -1 to 1; got {rank[i, j]}"
+        )
     values, vectors = np.linalg.eigh(rank)
     if values[0] < -1e-9:
         raise InputError(
