@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 
 ## demo: set up; generate the four example business cases and 20 varied ones into
 ## demo-output/cases/, print the examples' headline outputs, roll every case up into
-## demo-output/portfolio.xlsx choosing what to fund within EUR 20m, then print the
-## metrics of the example project table
+## demo-output/portfolio.xlsx choosing what to fund within EUR 20m, print the
+## metrics of the example project table, then say how to run bizcase yourself
 demo: $(STAMP)
 	$(VENV)/bin/bizcase new --all-examples --generated 20 -o demo-output/cases --force
 	$(VENV)/bin/bizcase evaluate demo-output/cases/analytics_addon.xlsx \
@@ -24,6 +24,10 @@ demo: $(STAMP)
 	$(VENV)/bin/bizcase rollup demo-output/cases -o demo-output/portfolio.xlsx \
 	    --budget 20000000 --simulate 5000 --correlation 0.5 --target 80000000 --force
 	$(VENV)/bin/bizcase metrics
+	@echo
+	@echo "bizcase is installed in $(VENV), not on your PATH. Run it as $(VENV)/bin/bizcase,"
+	@echo "or put it on the PATH of this shell first:  source $(VENV)/bin/activate"
+	@echo "then:  bizcase --help"
 
 ## test: set up, then run the test suite (LibreOffice tests skip without soffice
 ## unless BIZCASE_REQUIRE_SOFFICE=1); pytest's "no tests collected" (5) is not a failure

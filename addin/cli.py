@@ -2,6 +2,9 @@
 
 Every verb prints a human table by default and JSON with ``--json``; a failure
 is one line on stderr and a non-zero exit status (1: bad input, 2: bad usage).
+Help is plain text (``rich_markup_mode=None``): typer's rich panels label every
+flag ``<bool>`` as if it took a value. Each command's help ends with one example,
+in a ``\b`` paragraph so it is not re-wrapped and can be copied as it stands.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from rich.table import Table
 from udfs.errors import BizcaseError
 from udfs.metrics import project_metrics
 from udfs.model import evaluate as evaluate_model
-from udfs.spec import SpecError, load_spec
+from udfs.spec import SCENARIOS, SpecError, load_spec
 from workbooks.business_case import write_business_case
 from workbooks.examples import EXAMPLES, example_spec
 from workbooks.examples.generated import varied_specs
@@ -37,6 +40,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
@@ -68,15 +72,18 @@ def metrics(
     table: Annotated[
         Path | None,
         typer.Argument(
+            metavar="TABLE",
             help="CSV or xlsx with columns project, product_line (optional), discount_rate, "
-            "y0, y1, ... (annual flows, first at t=0). Default: the bundled example portfolio."
+            "y0, y1, ... (annual flows, first at t=0). Default: the bundled example portfolio.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ):
     """NPV, IRR, MIRR, payback, discounted payback, ROI and PI for each project.
 
-    Example: bizcase metrics projects.csv --json
+    \b
+    Example (the bundled example portfolio):
+      bizcase metrics --json
     """
     try:
         projects = read_projects(table or example_projects_path())
@@ -103,7 +110,9 @@ def metrics(
 def new(
     spec: Annotated[
         str | None,
-        typer.Argument(help="Spec file (.toml or .json); with --example, an example's name."),
+        typer.Argument(
+            metavar="SPEC", help="Spec file (.toml or .json); with --example, an example's name."
+        ),
     ] = None,
     output: Annotated[
         Path,
@@ -130,7 +139,9 @@ def new(
 ):
     """Generate the standard business-case workbook from a spec.
 
-    Example: bizcase new spec.toml -o case.xlsx   (or: bizcase new --example saas -o saas.xlsx)
+    \b
+    Example (a bundled example; for your own: bizcase new my_case.toml -o my_case.xlsx):
+      bizcase new --example analytics_addon -o case.xlsx
     """
     if generated < 0:
         _fail(f"--generated: must be 0 or more cases; got {generated}", status=2)
@@ -165,7 +176,9 @@ def new(
 
 @app.command()
 def evaluate(
-    files: Annotated[list[Path], typer.Argument(help="Business-case workbooks (.xlsx).")],
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE", help="Business-case workbooks (.xlsx).")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
     scenario: Annotated[
         str | None,
@@ -174,29 +187,46 @@ def evaluate(
 ):
     """The engine's outputs for a workbook's inputs (read by defined name).
 
-    Keys are the Out_ names without the prefix; null where a result does not exist
-    (no IRR, never pays back). Example: bizcase evaluate case.xlsx --json
+    --json prints one object keyed by each file as given, for one file or many; under
+    each, the Out_ names without the prefix (null where a result does not exist: no
+    IRR, never pays back), or {"error": reason} for a file that could not be evaluated.
+    Every file is tried; the exit status is 1 if any failed, each failure also one line
+    on stderr.
+
+    \b
+    Example:
+      bizcase evaluate case.xlsx --json
     """
-    results = {}
-    try:
-        for path in files:
+    if scenario is not None and scenario.strip().lower() not in {s.lower() for s in SCENARIOS}:
+        _fail(f"--scenario: must be one of {', '.join(SCENARIOS)}; got {scenario!r}", status=2)
+    results, failures = {}, {}
+    for path in files:
+        try:
             case = read_business_case(path)
-            result = evaluate_model(case.model, case.values, scenario)
-            results[str(path)] = (case, result)
-    except (BizcaseError, ValueError) as e:
-        _fail(str(e))
+            results[str(path)] = (case, evaluate_model(case.model, case.values, scenario))
+        except (BizcaseError, ValueError) as e:
+            failures[str(path)] = str(e)
     if as_json:
         payload = {
-            p: {k: _json_number(v) for k, v in r.outputs.items()} for p, (_, r) in results.items()
+            str(p): {"error": failures[str(p)]}
+            if str(p) in failures
+            else {k: _json_number(v) for k, v in results[str(p)][1].outputs.items()}
+            for p in files
         }
-        typer.echo(json.dumps(payload[str(files[0])] if len(files) == 1 else payload, indent=2))
-        return
-    _print_cases(results)
+        typer.echo(json.dumps(payload, indent=2))
+    elif results:
+        _print_cases(results)
+    for reason in failures.values():
+        typer.echo(f"bizcase: {reason}", err=True)
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command()
 def rollup(
-    inputs: Annotated[list[Path], typer.Argument(help="Business-case workbooks or folders.")],
+    inputs: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Business-case workbooks or folders.")
+    ],
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Portfolio workbook to write.")
     ] = Path("portfolio.xlsx"),
@@ -240,7 +270,10 @@ def rollup(
 
     Exit status: 0 when every file rolled up, 3 when some could not be read (they are listed
     on the Exceptions sheet), 1 when nothing could be done.
-    Example: bizcase rollup cases/ -o portfolio.xlsx --budget 12000000
+
+    \b
+    Example (the cases `make demo` writes):
+      bizcase rollup demo-output/cases -o portfolio.xlsx --budget 20000000
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -344,7 +377,7 @@ def rollup(
 
 @app.command()
 def simulate(
-    file: Annotated[Path, typer.Argument(help="Business-case workbook (.xlsx).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Business-case workbook (.xlsx).")],
     trials: Annotated[
         int | None,
         typer.Option("--trials", help="Number of trials (default: the spec's, else 10,000)."),
@@ -372,7 +405,12 @@ def simulate(
     """Monte Carlo of a business case's NPV from its workbook's inputs.
 
     Distributions come from the spec (risk.distributions), else from the Low/High
-    scenario adjustments. Example: bizcase simulate case.xlsx --trials 100000 --seed 7 --json
+    scenario adjustments. Anything adjusted to make them usable (correlations moved to the
+    nearest valid matrix) is reported on stderr and under "notes" in the JSON.
+
+    \b
+    Example:
+      bizcase simulate case.xlsx --trials 100000 --seed 7 --json
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -407,6 +445,8 @@ def simulate(
             )
     except (BizcaseError, ValueError) as e:
         _fail(str(e))
+    for note in sim.notes:  # an input was adjusted: say so, and by how much
+        typer.echo(f"bizcase: {file}: {note}", err=True)
     summary = sim.summary("NPV")
     if as_json:
         typer.echo(
@@ -416,6 +456,7 @@ def simulate(
                     "seed": sim.seed,
                     **{k: _json_number(v) for k, v in summary.items()},
                     "irr": {k: _json_number(v) for k, v in sim.summary("IRR").items()},
+                    "notes": list(sim.notes),
                 },
                 indent=2,
             )
@@ -434,7 +475,7 @@ def simulate(
 
 @app.command()
 def sensitivity(
-    file: Annotated[Path, typer.Argument(help="Business-case workbook (.xlsx).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Business-case workbook (.xlsx).")],
     output: Annotated[
         str, typer.Option("--output", help="The output to study, e.g. NPV, eNPV, IRR.")
     ] = "NPV",
@@ -442,8 +483,14 @@ def sensitivity(
 ):
     """One-way tornado of an output, and the break-even value of each driver.
 
-    Each driver moves alone to its Low/High scenario setting (or -/+20%); break-even is
-    the driver value at which the output is zero. Example: bizcase sensitivity case.xlsx
+    Each driver moves alone to its Low and High scenario adjustments; one that neither
+    scenario moves gets -20% and +20%, one that only one scenario moves stays at +0% on
+    the other side. Break-even is the change in the driver (and the driver's value, in
+    its unit) at which the output is zero.
+
+    \b
+    Example:
+      bizcase sensitivity case.xlsx --output eNPV
     """
     from udfs.sensitivity import breakeven, tornado
 
@@ -465,6 +512,7 @@ def sensitivity(
                         f"{output.lower()}_high": _json_number(b.npv_high),
                         "breakeven_change": None if points[b.key] is None else points[b.key].change,
                         "breakeven_value": None if points[b.key] is None else points[b.key].value,
+                        "breakeven_unit": None if points[b.key] is None else points[b.key].unit,
                     }
                     for b in bars
                 ],
@@ -482,7 +530,8 @@ def sensitivity(
         f"{output} at low",
         f"{output} at high",
         "Swing",
-        "Break-even",
+        "Break-even change",
+        "Driver at break-even",
     ):
         table.add_column(h, justify="left" if h == "Driver" else "right", no_wrap=True)
     for b in bars:
@@ -494,21 +543,26 @@ def sensitivity(
             _money(b.npv_low),
             _money(b.npv_high),
             _money(b.swing),
-            "none in range" if p is None else f"{p.change:+.1%} ({p.value:,.4g})",
+            "none in range" if p is None else f"{p.change:+.1%}",
+            "" if p is None else _in_unit(p.value, p.unit),
         )
-    Console(width=max(shutil.get_terminal_size().columns, 120)).print(table)
+    Console(width=max(shutil.get_terminal_size().columns, 140)).print(table)
 
 
 @app.command()
 def check(
-    file: Annotated[Path, typer.Argument(help="Business-case workbook (.xlsx).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Business-case workbook (.xlsx).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ):
     """Check a business case's calculations against its template.
 
     Finds numbers typed over formulas, edited formulas, broken references, rows whose
     formula changes from column to column, and moved or deleted names. Exit status 4
-    when it finds problems. Example: bizcase check case.xlsx
+    when it finds problems.
+
+    \b
+    Example:
+      bizcase check case.xlsx
     """
     from workbooks.integrity import check_workbook
 
@@ -538,14 +592,18 @@ def check(
 
 @app.command()
 def upgrade(
-    old: Annotated[Path, typer.Argument(help="Business-case workbook to upgrade.")],
+    old: Annotated[Path, typer.Argument(metavar="FILE", help="Business-case workbook to upgrade.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The new workbook.")],
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ):
     """Rebuild a business case in the current template, carrying over its inputs.
 
     Inputs are carried by their defined names, KPI actuals by cell; anything that is not
-    carried over is listed. Example: bizcase upgrade old.xlsx -o new.xlsx
+    carried over is listed.
+
+    \b
+    Example:
+      bizcase upgrade case.xlsx -o case-upgraded.xlsx
     """
     from workbooks.integrity import upgrade_workbook
 
@@ -558,7 +616,9 @@ def upgrade(
         typer.echo(f"not carried over: {item}", err=True)
 
 
-addin_app = typer.Typer(help="Set up Excel: the xlwings Lite bundle.", no_args_is_help=True)
+addin_app = typer.Typer(
+    help="Set up Excel: the xlwings Lite bundle.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(addin_app, name="addin")
 
 
@@ -576,7 +636,10 @@ def addin_lite(
     """Write main.py and requirements.txt for xlwings Lite (every BC_ function and button).
 
     Paste them into the Lite editor's main.py and requirements.txt tabs.
-    Example: bizcase addin lite -o lite --wheel-url https://example.org/bizcase-0.1.0-py3-none-any.whl
+
+    \b
+    Example (give the address where you put the wheel):
+      bizcase addin lite -o lite --wheel-url https://example.org/bizcase-0.1.0-py3-none-any.whl
     """
     from addin.lite import write_lite_bundle
 
@@ -670,6 +733,16 @@ def _percent(x: float) -> str:
 
 def _years(x: float) -> str:
     return "never" if not math.isfinite(x) else f"{x:.2f} y"
+
+
+def _in_unit(x: float, unit: str) -> str:
+    """A driver's value with its unit, to four significant digits: "4.47%", "42.6%/yr",
+    "149,100 units/yr", "89.47 EUR/unit", "3.669 x base"."""
+    if unit.startswith("%"):  # a fraction shown as a percentage; "%/yr" keeps its "/yr"
+        return f"{float(f'{x * 100:.3g}'):g}%{unit[1:]}"
+    rounded = float(f"{x:.4g}")
+    number = f"{rounded:,.0f}" if abs(rounded) >= 1000 else f"{rounded:.4g}"
+    return f"{number} {unit}"
 
 
 def _ratio(x: float) -> str:

@@ -46,6 +46,14 @@ def _strict_json(text: str) -> dict:
     return json.loads(text, parse_constant=refuse)
 
 
+def _one_file(stdout: str, path) -> dict:
+    """What `evaluate --json` printed for ``path``: the object under its name, the one
+    shape for one file or many."""
+    printed = _strict_json(stdout)
+    assert list(printed) == [str(path)]
+    return printed[str(path)]
+
+
 def _as_json(outputs: dict[str, float]) -> dict:
     """The engine's outputs as `evaluate --json` should print them."""
     return {k: (v if math.isfinite(v) else None) for k, v in outputs.items()}
@@ -255,13 +263,13 @@ def test_new_all_examples_writes_one_workbook_per_example(examples_folder):
 def test_evaluate_json_keys_are_the_out_names_without_the_prefix(atlas):
     result = run("evaluate", atlas, "--json")
     assert result.exit_code == 0, result.stderr
-    printed = _strict_json(result.stdout)
+    printed = _one_file(result.stdout, atlas)
     assert set(printed) == _out_names(atlas)
     assert all(isinstance(v, float) for v in printed.values()), printed
 
 
 def test_evaluate_json_equals_the_engine_for_the_spec(atlas):
-    printed = _strict_json(run("evaluate", atlas, "--json").stdout)
+    printed = _one_file(run("evaluate", atlas, "--json").stdout, atlas)
     engine = evaluate(build_model(example_spec("analytics_addon"))).outputs
     _assert_same_outputs(printed, _as_json(engine))
 
@@ -272,7 +280,7 @@ def test_evaluate_json_prints_null_for_results_that_do_not_exist(tmp_path):
     assert run("new", spec, "-o", out).exit_code == 0
     result = run("evaluate", out, "--json")
     assert result.exit_code == 0, result.stderr
-    printed = _strict_json(result.stdout)
+    printed = _one_file(result.stdout, out)
     for key in ("Payback", "DiscountedPayback", "IRR", "BreakEvenYear"):
         assert printed[key] is None, key
     assert printed["NPV"] < 0 and printed["PeakFunding"] > 0
@@ -280,10 +288,10 @@ def test_evaluate_json_prints_null_for_results_that_do_not_exist(tmp_path):
 
 
 def test_evaluate_scenario_option_changes_the_result_to_the_engines(atlas):
-    base = _strict_json(run("evaluate", atlas, "--json").stdout)
+    base = _one_file(run("evaluate", atlas, "--json").stdout, atlas)
     result = run("evaluate", atlas, "--json", "--scenario", "Low")
     assert result.exit_code == 0, result.stderr
-    low = _strict_json(result.stdout)
+    low = _one_file(result.stdout, atlas)
     assert low["NPV"] != pytest.approx(base["NPV"], rel=1e-6)
     engine = evaluate(build_model(example_spec("analytics_addon")), scenario="Low").outputs
     _assert_same_outputs(low, _as_json(engine))
@@ -300,13 +308,13 @@ def test_evaluate_follows_the_scenario_selected_in_the_workbook(atlas):
     wb = openpyxl.load_workbook(atlas)
     _input_cell(wb, "In_Scenario").value = "High"
     wb.save(atlas)
-    printed = _strict_json(run("evaluate", atlas, "--json").stdout)
+    printed = _one_file(run("evaluate", atlas, "--json").stdout, atlas)
     engine = evaluate(build_model(example_spec("analytics_addon")), scenario="High").outputs
     _assert_same_outputs(printed, _as_json(engine))
 
 
 def test_evaluate_reads_an_input_the_user_edited(atlas):
-    before = _strict_json(run("evaluate", atlas, "--json").stdout)
+    before = _one_file(run("evaluate", atlas, "--json").stdout, atlas)
     wb = openpyxl.load_workbook(atlas)
     cell = _input_cell(wb, "In_Price")
     assert cell.value == 240
@@ -314,7 +322,7 @@ def test_evaluate_reads_an_input_the_user_edited(atlas):
     wb.save(atlas)
     result = run("evaluate", atlas, "--json")
     assert result.exit_code == 0, result.stderr
-    after = _strict_json(result.stdout)
+    after = _one_file(result.stdout, atlas)
     assert after["NPV"] != pytest.approx(before["NPV"], rel=1e-6)
     engine = evaluate(build_model(example_spec("analytics_addon")), {"Price": 300.0}).outputs
     _assert_same_outputs(after, _as_json(engine))
@@ -329,14 +337,14 @@ def test_evaluate_reads_an_edited_series_input(atlas):
     model = build_model(example_spec("analytics_addon"))
     capex = [float(c.value or 0.0) for c in cells]
     engine = evaluate(model, {"Capex": capex}).outputs
-    printed = _strict_json(run("evaluate", atlas, "--json").stdout)
+    printed = _one_file(run("evaluate", atlas, "--json").stdout, atlas)
     _assert_same_outputs(printed, _as_json(engine))
 
 
 def test_evaluate_several_files_keys_the_json_by_file(examples_folder):
     files = sorted(examples_folder.iterdir())
     printed = _strict_json(run("evaluate", *files, "--json").stdout)
-    assert set(printed) == {str(f) for f in files}
+    assert list(printed) == [str(f) for f in files]  # in the order given
     for path in files:
         model = read_business_case(path).model
         _assert_same_outputs(printed[str(path)], _as_json(evaluate(model).outputs))
@@ -398,12 +406,34 @@ def test_evaluate_unusable_file_fails_with_one_line_naming_it(tmp_path, atlas, m
     folder.mkdir()
     path = make(folder, atlas)
     result = run("evaluate", path, "--json")
-    assert result.exit_code != 0
-    assert result.stdout == ""
+    assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert str(path) in lines[0] and reason in lines[0]
     assert "Traceback" not in result.stderr
+    assert _one_file(result.stdout, path) == {"error": lines[0].removeprefix("bizcase: ")}
+
+
+def test_evaluate_reports_every_bad_file_and_still_evaluates_the_rest(tmp_path, atlas):
+    notes, missing = _not_a_workbook(tmp_path), _missing(tmp_path)
+    result = run("evaluate", notes, atlas, missing, "--json")
+    assert result.exit_code == 1
+    printed = _strict_json(result.stdout)
+    assert list(printed) == [str(notes), str(atlas), str(missing)]
+    assert "not an Excel workbook" in printed[str(notes)]["error"]
+    assert "no such file" in printed[str(missing)]["error"]
+    engine = evaluate(build_model(example_spec("analytics_addon"))).outputs
+    _assert_same_outputs(printed[str(atlas)], _as_json(engine))
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and str(notes) in lines[0] and str(missing) in lines[1]
+
+
+def test_evaluate_table_shows_the_good_files_and_names_the_bad_ones(tmp_path, atlas):
+    result = run("evaluate", atlas, _missing(tmp_path))
+    assert result.exit_code == 1
+    assert "Atlas analytics add-on" in result.stdout
+    (line,) = result.stderr.strip().splitlines()
+    assert "missing.xlsx" in line and "no such file" in line
 
 
 def test_evaluate_workbook_with_a_non_numeric_input_fails_naming_the_cell(atlas):
@@ -412,7 +442,7 @@ def test_evaluate_workbook_with_a_non_numeric_input_fails_naming_the_cell(atlas)
     cell.value = "two hundred"
     wb.save(atlas)
     result = run("evaluate", atlas, "--json")
-    assert result.exit_code != 0
+    assert result.exit_code == 1
     (line,) = result.stderr.strip().splitlines()
     assert str(atlas) in line and "In_Price" in line and f"Inputs!{cell.coordinate}" in line
 
@@ -432,7 +462,7 @@ def test_installed_bizcase_script_generates_and_evaluates(tmp_path):
         [script, "evaluate", out, "--json"], capture_output=True, text=True, timeout=120
     )
     assert evaluated.returncode == 0, evaluated.stderr
-    printed = _strict_json(evaluated.stdout)
+    printed = _one_file(evaluated.stdout, out)
     _assert_same_outputs(printed, _as_json(evaluate(build_model(example_spec("saas"))).outputs))
     failed = subprocess.run(
         [script, "evaluate", tmp_path / "missing.xlsx", "--json"],

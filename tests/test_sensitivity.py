@@ -185,6 +185,17 @@ def test_with_changes_refuses_an_unknown_driver_and_output(models):
         with_changes(models["linear"], {"price": np.array([0.1])}, output="NVP")
 
 
+def test_outputs_to_study_are_the_public_ones_not_helper_inputs(models):
+    model = models["linear"]
+    helpers = [o.name for o in model.outputs if not o.public]
+    assert "IRRGuess" in helpers  # the IRR's starting point: an input, not a result
+    with pytest.raises(InputError) as caught:
+        with_changes(model, {"price": np.array([0.1])}, output="IRRGuess")
+    listed = str(caught.value).split("choose from ")[1].split(", ")
+    assert listed == [o.name for o in model.outputs if o.public]
+    assert set(listed) == set(evaluate(model).outputs)  # what `bizcase evaluate` reports
+
+
 # --- break-even -----------------------------------------------------------------------
 
 
@@ -200,8 +211,10 @@ def test_breakeven_makes_the_engine_npv_zero(models, name, driver):
     input_name = _ADJUSTED[driver][0]
     if input_name is None:  # a factor on a whole cost or revenue line
         assert found.value == 1 + found.change
+        assert found.unit == "x base"
     else:  # set the input itself to the break-even value: the NPV is zero again
         assert found.value == pytest.approx(model.input(input_name).value * (1 + found.change))
+        assert found.unit == model.input(input_name).unit
         direct = _npv(model, _neutral(model, **{input_name: found.value}))
         assert abs(direct) <= RTOL * abs(base)
 

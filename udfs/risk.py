@@ -6,6 +6,15 @@ so one definition works for prices, shares, cost lines and forecast series
 alike. Samples may be rank-correlated (Iman-Conover). The model is evaluated
 for every trial in one numpy pass (:func:`udfs.model.evaluate_trials`); nothing
 loops per trial. Seeded: the same seed gives the same numbers.
+
+Two inputs people write are taken as meant rather than refused:
+
+* a normal whose tail reaches below -100% (a driver below zero) is cut there,
+  as long as the cut holds at most :data:`MAX_NORMAL_CUT` of its mass; a wider
+  normal is refused with the lognormal of the same mean and spread to use;
+* rank correlations that form a correlation matrix but whose normal-score
+  (Pearson) equivalent is not positive definite are moved to the nearest
+  matrix that is (Higham 2002), and the largest change is reported.
 """
 
 from __future__ import annotations
@@ -31,6 +40,11 @@ PARAMETERS = {
 }
 DEFAULT_TRIALS = 10_000
 DEFAULT_SEED = 20261126
+#: The largest share of a normal's mass below -100% that is cut off rather than refused:
+#: beyond it the cut moves the mean and spread away from what the user wrote.
+MAX_NORMAL_CUT = 0.01
+#: Smallest eigenvalue a repaired normal-score correlation keeps, so Cholesky succeeds.
+EIGENVALUE_FLOOR = 1e-6
 
 
 def sample(dist: Distribution, trials: int, rng: np.random.Generator) -> np.ndarray:
@@ -51,8 +65,13 @@ def sample(dist: Distribution, trials: int, rng: np.random.Generator) -> np.ndar
         a = 1 + 4 * (dist.mode - dist.low) / span
         b = 1 + 4 * (dist.high - dist.mode) / span
         return dist.low + span * rng.beta(a, b, trials)
-    if k == "normal":
-        return rng.normal(dist.mean, dist.sd, trials)
+    if k == "normal":  # cut at -100%: redraw what falls there (under half, as mean > -1)
+        x = rng.normal(dist.mean, dist.sd, trials)
+        below = x <= -1.0
+        while below.any():
+            x[below] = rng.normal(dist.mean, dist.sd, int(below.sum()))
+            below = x <= -1.0
+        return x
     if k == "lognormal":  # the multiplier (1 + x) is lognormal with this median
         return dist.median * np.exp(dist.sigma * rng.standard_normal(trials)) - 1.0
     if k == "discrete":
@@ -71,33 +90,192 @@ def analytic_mean(dist: Distribution) -> float:
         return (dist.low + dist.mode + dist.high) / 3
     if k == "pert":
         return (dist.low + 4 * dist.mode + dist.high) / 6
-    if k == "normal":
-        return dist.mean
+    if k == "normal":  # of the normal cut at -100%
+        if dist.sd == 0:
+            return dist.mean
+        alpha = (-1.0 - dist.mean) / dist.sd
+        return dist.mean + dist.sd * np.exp(-(alpha**2) / 2) / np.sqrt(2 * np.pi) / special.ndtr(
+            -alpha
+        )
     if k == "lognormal":
         return dist.median * np.exp(dist.sigma**2 / 2) - 1.0
     return float(np.dot(dist.values, dist.probabilities))
 
 
+def nearest_correlation(
+    matrix, floor: float = 0.0, tol: float = 1e-12, max_iterations: int = 100_000
+) -> np.ndarray:
+    """The correlation matrix nearest to a symmetric ``matrix`` in the Frobenius norm.
+
+    Parameters
+    ----------
+    matrix : array_like, shape (k, k)
+        Symmetric; typically a unit diagonal with an off-diagonal that does
+        not hold together (a negative eigenvalue).
+    floor : float, default 0
+        Smallest eigenvalue the result may have before its diagonal is put
+        back to exactly 1; a small positive floor keeps it positive definite.
+    tol, max_iterations
+        Stop when an iteration changes no entry by more than ``tol``.
+
+    Returns
+    -------
+    ndarray, shape (k, k)
+        Symmetric, unit diagonal, positive semidefinite (eigenvalues at least
+        about ``floor``).
+
+    Notes
+    -----
+    Alternating projections with Dykstra's correction (Higham 2002): project
+    onto the matrices whose eigenvalues are at least ``floor``, then onto those
+    with a unit diagonal, until neither moves. Both sets are convex, so the
+    iteration converges to the nearest point of their intersection. The last
+    step rescales the eigenvalue projection to a unit diagonal, a congruence
+    that keeps it positive semidefinite.
+
+    References
+    ----------
+    N. J. Higham, "Computing the nearest correlation matrix - a problem from
+    finance", IMA Journal of Numerical Analysis 22 (2002), 329-343.
+
+    Examples
+    --------
+    MathWorks' ``nearcorr`` example (Statistics and Machine Learning Toolbox
+    documentation, "Compute the Nearest Correlation Matrix"):
+
+    >>> a = [[1, 0, 0, 0, -0.936],
+    ...      [0, 1, -0.55, -0.3645, -0.53],
+    ...      [0, -0.55, 1, -0.0351, 0.0875],
+    ...      [0, -0.3645, -0.0351, 1, 0.4557],
+    ...      [-0.936, -0.53, 0.0875, 0.4557, 1]]
+    >>> nearest_correlation(a)[0].round(4)
+    array([ 1.    ,  0.0372,  0.01  , -0.0219, -0.8478])
+    """
+    a = np.asarray(matrix, dtype=float)
+    y = a.copy()
+    correction = np.zeros_like(a)
+    for _ in range(max_iterations):
+        r = y - correction
+        values, vectors = np.linalg.eigh(r)
+        x = (vectors * np.maximum(values, floor)) @ vectors.T
+        correction = x - r
+        previous, y = y, x.copy()
+        np.fill_diagonal(y, 1.0)
+        if np.max(np.abs(y - previous)) <= tol:
+            break
+    scale = 1.0 / np.sqrt(np.diag(x))
+    out = x * scale[:, None] * scale[None, :]
+    np.fill_diagonal(out, 1.0)
+    return (out + out.T) / 2
+
+
+@dataclass(frozen=True)
+class CorrelationTarget:
+    """What Iman-Conover aims at for a requested rank-correlation matrix.
+
+    ``pearson`` is the normal-score correlation (2 sin(pi rho / 6) of each rank
+    correlation rho, repaired if needed); ``rank`` the rank correlations it
+    gives, equal to those requested unless ``note`` says how they were moved.
+    """
+
+    pearson: np.ndarray
+    rank: np.ndarray
+    note: str = ""
+
+
+def correlation_target(rank, names=None) -> CorrelationTarget:
+    """Check a rank-correlation matrix and find the normal-score correlation to aim at.
+
+    A matrix that is not a correlation matrix at all (a negative eigenvalue:
+    no set of drivers can have all these correlations at once) is refused,
+    naming the pairs whose moving toward zero helps most. A valid one whose
+    normal-score equivalent is not positive definite (Pearson correlations
+    are larger in size than rank ones) is moved to the nearest correlation
+    matrix that is, and ``note`` reports the largest change in rank terms.
+
+    Examples
+    --------
+    >>> ok = correlation_target([[1, 0.5], [0.5, 1]])
+    >>> round(float(ok.pearson[0, 1]), 4), ok.note
+    (0.5176, '')
+    """
+    rank = np.asarray(rank, dtype=float)
+    k = rank.shape[0]
+    names = list(names) if names is not None else [f"column {i + 1}" for i in range(k)]
+    bad = ~np.isfinite(rank) | (np.abs(rank) > 1)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise InputError(
+            f"correlations: {names[i]} and {names[j]} must be from -1 to 1; got {rank[i, j]}"
+        )
+    values, vectors = np.linalg.eigh(rank)
+    if values[0] < -1e-9:
+        raise InputError(
+            "correlations: no drivers can have all these rank correlations at once "
+            f"(the matrix is not positive definite: smallest eigenvalue {values[0]:.3g}); "
+            f"move these toward zero: {_pairs_to_lower(rank, vectors[:, 0], names)}"
+        )
+    pearson = 2 * np.sin(np.pi * rank / 6)
+    np.fill_diagonal(pearson, 1.0)
+    try:
+        np.linalg.cholesky(pearson)
+    except np.linalg.LinAlgError:
+        pass
+    else:
+        return CorrelationTarget(pearson, rank)
+    pearson = nearest_correlation(pearson, floor=EIGENVALUE_FLOOR)
+    achieved = 6 / np.pi * np.arcsin(pearson / 2)
+    np.fill_diagonal(achieved, 1.0)
+    change = np.abs(achieved - rank)
+    i, j = np.unravel_index(np.argmax(change), change.shape)
+    note = (
+        "correlations: these rank correlations hold together, but their normal-score "
+        "(Pearson) equivalent is not positive definite, so the nearest one that is was "
+        f"used (Higham 2002); the largest change is {names[i]} and {names[j]} from "
+        f"{rank[i, j]:.3f} to {achieved[i, j]:.3f} ({change[i, j]:.3f})"
+    )
+    return CorrelationTarget(pearson, achieved, note)
+
+
+def _pairs_to_lower(rank: np.ndarray, direction: np.ndarray, names) -> str:
+    """Pairs, most effective first, whose move toward zero raises the smallest eigenvalue.
+
+    The smallest eigenvalue is v' R v for its eigenvector v; moving R[i, j]
+    toward zero raises it when v[i] v[j] R[i, j] < 0, the more so the larger
+    that product is in size.
+    """
+    k = rank.shape[0]
+    pull = np.outer(direction, direction) * rank
+    strongest = pull[np.triu_indices(k, 1)].min()
+    pairs = sorted(
+        (pull[i, j], i, j)
+        for i in range(k)
+        for j in range(i + 1, k)
+        if pull[i, j] <= 0.1 * strongest  # leave out pairs that barely matter
+    )
+    return ", ".join(f"{names[i]} and {names[j]} ({rank[i, j]:g})" for _, i, j in pairs)
+
+
 def rank_correlate(
-    samples: np.ndarray, correlation: np.ndarray, rng: np.random.Generator
+    samples: np.ndarray, correlation: np.ndarray, rng: np.random.Generator, names=None
 ) -> np.ndarray:
     """Reorder each column so the rank correlation approaches ``correlation``.
 
     Iman & Conover (1982), "A distribution-free approach to inducing rank
     correlation among input variables": the marginals are untouched, only the
-    pairing of draws changes.
+    pairing of draws changes. ``correlation`` is checked and, where needed,
+    repaired by :func:`correlation_target`; ``names`` label its columns in
+    messages.
     """
-    trials, k = samples.shape
-    if k < 2:
+    if samples.shape[1] < 2:
         return samples
-    try:
-        np.linalg.cholesky(correlation)
-    except np.linalg.LinAlgError:
-        raise InputError(
-            "correlations: the matrix is not positive definite; lower some correlations"
-        ) from None
-    # Normal scores with Pearson correlation 2 sin(pi rho / 6) have rank correlation rho.
-    target = np.linalg.cholesky(2 * np.sin(np.pi * np.asarray(correlation) / 6))
+    return _iman_conover(samples, correlation_target(correlation, names).pearson, rng)
+
+
+def _iman_conover(samples: np.ndarray, pearson: np.ndarray, rng) -> np.ndarray:
+    """Pair the draws like normal scores with correlation ``pearson`` (positive definite)."""
+    trials, k = samples.shape
+    target = np.linalg.cholesky(pearson)
     scores = special.ndtri(np.arange(1, trials + 1) / (trials + 1))
     mixed = np.column_stack([rng.permutation(scores) for _ in range(k)])
     current = np.linalg.cholesky(np.corrcoef(mixed, rowvar=False))
@@ -118,6 +296,7 @@ class Simulation:
     drivers: dict[str, Distribution]
     npv: np.ndarray
     outputs: dict[str, np.ndarray]
+    notes: tuple[str, ...] = ()  # what was adjusted to make the inputs usable
 
     def summary(self, name: str = "NPV") -> dict[str, float]:
         """Mean, P10/P50/P90, standard deviation and the chance of a loss."""
@@ -204,8 +383,11 @@ def simulate(
             if distributions is not None
             else {(c.drivers[0], c.drivers[1]): c.rank for c in spec_risk.correlations}
         )
+    for key, dist in dists.items():
+        _check_normal_cut(key, dist)
     rng = np.random.default_rng(seed)
     keys = list(dists)
+    notes = []
     draws = (
         np.column_stack([sample(dists[k], trials, rng) for k in keys])
         if keys
@@ -218,13 +400,10 @@ def simulate(
                 raise InputError(f"correlations: {a} and {b} both need a distribution")
             i, j = keys.index(a), keys.index(b)
             matrix[i, j] = matrix[j, i] = rho
-        draws = rank_correlate(draws, matrix, rng)
-    if np.any(draws <= -1.0):
-        bad = keys[int(np.argwhere(draws <= -1.0)[0][1])]
-        raise InputError(
-            f"distributions.{bad}: draws must stay above -100% (a driver cannot "
-            f"fall below zero times its base); narrow the distribution"
-        )
+        target = correlation_target(matrix, keys)
+        if target.note:
+            notes.append(target.note)
+        draws = _iman_conover(draws, target.pearson, rng)
     inputs = dict(values or {})
     for key in SCENARIO_DRIVERS:  # run in the Low slot with only the sampled changes
         low_name, high_name = adjustment_names(key)
@@ -241,7 +420,28 @@ def simulate(
             outputs[name][start:stop] = result.outputs[name]
         if progress:
             progress(stop - start)
-    return Simulation(trials, seed, dists, outputs["NPV"], outputs)
+    return Simulation(trials, seed, dists, outputs["NPV"], outputs, tuple(notes))
+
+
+def _check_normal_cut(key: str, dist: Distribution) -> None:
+    """Refuse a normal that the cut at -100% would change beyond :data:`MAX_NORMAL_CUT`."""
+    if dist.type != "normal" or dist.sd == 0:
+        return
+    cut = float(special.ndtr((-1.0 - dist.mean) / dist.sd))
+    if cut <= MAX_NORMAL_CUT:
+        return
+    # The lognormal multiplier 1 + x with the normal's mean and standard deviation.
+    mean, spread = 1.0 + dist.mean, dist.sd
+    sigma = np.sqrt(np.log1p((spread / mean) ** 2))
+    median = mean / np.sqrt(1 + (spread / mean) ** 2)
+    raise InputError(
+        f"distributions.{key}: draws must stay above -100% (a driver cannot fall below "
+        f"zero times its base), and a normal with mean {dist.mean:g} and sd {dist.sd:g} "
+        f"puts {cut:.1%} of them there; a normal is cut at -100% only when that share is "
+        f"at most {MAX_NORMAL_CUT:.0%}. For a wide spread use a lognormal, which stays above "
+        f'-100%: type = "lognormal", median = {median:.3g}, sigma = {sigma:.3g} has the '
+        f"same mean and standard deviation"
+    )
 
 
 # --- a one-line product model, for the Excel functions ------------------------
@@ -352,6 +552,15 @@ def simulate_portfolio(
     samples = np.column_stack(case_npvs)
     if correlation:
         lines = np.asarray(product_lines)
+        line, size = max(
+            ((x, int(np.sum(lines == x))) for x in set(product_lines)), key=lambda t: t[1]
+        )
+        if size > 1 and correlation < -1 / (size - 1):  # equal correlations need rho >= -1/(n-1)
+            raise InputError(
+                f"correlation: {correlation:g} cannot hold between every pair of the {size} "
+                f"cases in product line {line!r}; with {size} cases in a line it must be at "
+                f"least {-1 / (size - 1):.3g}"
+            )
         matrix = np.where(lines[:, None] == lines[None, :], correlation, 0.0)
         np.fill_diagonal(matrix, 1.0)
         samples = rank_correlate(samples, matrix, np.random.default_rng(seed))

@@ -77,10 +77,10 @@ def with_changes(
                 f"driver: {key!r} is not a driver; choose from {', '.join(SCENARIO_DRIVERS)}"
             )
         inputs[adjustment_names(key)[0]] = np.asarray(change, dtype=float)
-    outputs = evaluate_trials(model, inputs, "Low").outputs
-    if output not in outputs:
-        raise InputError(f"output: no output named {output!r}; choose from {', '.join(outputs)}")
-    return outputs[output]
+    public = [o.name for o in model.outputs if o.public]  # not helpers such as IRRGuess
+    if output not in public:
+        raise InputError(f"output: no output named {output!r}; choose from {', '.join(public)}")
+    return evaluate_trials(model, inputs, "Low").outputs[output]
 
 
 def tornado(
@@ -92,7 +92,7 @@ def tornado(
     """``output`` with each driver moved alone to its Low and High setting, widest first.
 
     A driver's settings are its Low/High scenario adjustments, or -/+20% where
-    both are zero.
+    both are zero (one set in a single scenario keeps 0 on the other side).
     """
     drivers = drivers or TORNADO_DRIVERS
     keys = list(drivers)
@@ -138,6 +138,7 @@ class BreakEven:
     change: float  # relative change at which the output is zero
     value: float  # the driver's value there (a factor for drivers without one input)
     output_at: float
+    unit: str = "x base"  # of ``value``: the input's unit, or "x base" for a factor
 
 
 def breakeven(
@@ -181,6 +182,8 @@ def breakeven(
         at = f(x)
         if abs(at) <= 1e-9 * scale:  # a root, not a pole where the output jumps sign
             name, _ = _ADJUSTED[driver]
-            base = 1.0 if name is None else float((values or {}).get(name, model.input(name).value))
-            return BreakEven(driver, x, base * (1 + x), at)
+            if name is None:
+                return BreakEven(driver, x, 1 + x, at)
+            base = float((values or {}).get(name, model.input(name).value))
+            return BreakEven(driver, x, base * (1 + x), at, model.input(name).unit)
     return None

@@ -166,6 +166,9 @@ class Distribution(_Strict):
     ``type`` picks the parameters: triangular/pert (low, mode, high), uniform
     (low, high), normal (mean, sd), lognormal (median and sigma of the
     multiplier 1 + x), discrete (values, probabilities), fixed (value).
+    A normal is cut at -100% (a driver never falls below zero): draws there
+    are drawn again, which the simulation allows while they are at most 1% of
+    the normal's mass; a wider spread is a lognormal's job.
     """
 
     type: Literal["triangular", "pert", "uniform", "normal", "lognormal", "discrete", "fixed"]

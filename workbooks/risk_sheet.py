@@ -46,6 +46,8 @@ def risk_layout(sim: Simulation, case_name: str, currency: str) -> RiskLayout:
         f"seed {sim.seed}. Not live: simulate again after changing inputs."
     )
     cells[3, 1] = str(case_name)
+    if sim.notes:  # an input was adjusted to be usable; the reader should know
+        cells[4, 1] = " ".join(sim.notes)
     table = [("Output", "Mean", "P10", "P50", "P90", "Std dev", "P(< 0)")]
     for name, label in (
         ("NPV", f"NPV ({currency})"),
