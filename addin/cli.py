@@ -187,11 +187,11 @@ def evaluate(
 ):
     """The engine's outputs for a workbook's inputs (read by defined name).
 
-    --json prints one object keyed by each file as given, for one file or many; under
-    each, the Out_ names without the prefix (null where a result does not exist: no
-    IRR, never pays back), or {"error": reason} for a file that could not be evaluated.
-    Every file is tried; the exit status is 1 if any failed, each failure also one line
-    on stderr.
+    --json prints one line per file, in the order given (JSON Lines): an object of the
+    Out_ names without the prefix (null where a result does not exist: no IRR, never
+    pays back), or {"error": reason} for a file that could not be evaluated. One file
+    gives one such object. Every file is tried; the exit status is 1 if any failed,
+    each failure also one line on stderr.
 
     \b
     Example:
@@ -207,13 +207,13 @@ def evaluate(
         except (BizcaseError, ValueError) as e:
             failures[str(path)] = str(e)
     if as_json:
-        payload = {
-            str(p): {"error": failures[str(p)]}
-            if str(p) in failures
-            else {k: _json_number(v) for k, v in results[str(p)][1].outputs.items()}
-            for p in files
-        }
-        typer.echo(json.dumps(payload, indent=2))
+        for p in files:
+            record = (
+                {"error": failures[str(p)]}
+                if str(p) in failures
+                else {k: _json_number(v) for k, v in results[str(p)][1].outputs.items()}
+            )
+            typer.echo(json.dumps(record))
     elif results:
         _print_cases(results)
     for reason in failures.values():

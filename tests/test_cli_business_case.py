@@ -46,12 +46,16 @@ def _strict_json(text: str) -> dict:
     return json.loads(text, parse_constant=refuse)
 
 
+def _lines(stdout: str) -> list[dict]:
+    """What `evaluate --json` printed: one JSON object per line, one line per file."""
+    return [_strict_json(line) for line in stdout.splitlines()]
+
+
 def _one_file(stdout: str, path) -> dict:
-    """What `evaluate --json` printed for ``path``: the object under its name, the one
-    shape for one file or many."""
-    printed = _strict_json(stdout)
-    assert list(printed) == [str(path)]
-    return printed[str(path)]
+    """What `evaluate --json` printed for one file: a single object of its outputs."""
+    (printed,) = _lines(stdout)
+    assert _strict_json(stdout) == printed  # the whole output is that one JSON object
+    return printed
 
 
 def _as_json(outputs: dict[str, float]) -> dict:
@@ -341,13 +345,13 @@ def test_evaluate_reads_an_edited_series_input(atlas):
     _assert_same_outputs(printed, _as_json(engine))
 
 
-def test_evaluate_several_files_keys_the_json_by_file(examples_folder):
+def test_evaluate_several_files_prints_a_line_per_file_in_the_order_given(examples_folder):
     files = sorted(examples_folder.iterdir())
-    printed = _strict_json(run("evaluate", *files, "--json").stdout)
-    assert list(printed) == [str(f) for f in files]  # in the order given
-    for path in files:
+    printed = _lines(run("evaluate", *files, "--json").stdout)
+    assert len(printed) == len(files)
+    for path, line in zip(files, printed, strict=True):
         model = read_business_case(path).model
-        _assert_same_outputs(printed[str(path)], _as_json(evaluate(model).outputs))
+        _assert_same_outputs(line, _as_json(evaluate(model).outputs))
 
 
 def test_evaluate_prints_a_table_by_default(atlas):
@@ -418,12 +422,11 @@ def test_evaluate_reports_every_bad_file_and_still_evaluates_the_rest(tmp_path, 
     notes, missing = _not_a_workbook(tmp_path), _missing(tmp_path)
     result = run("evaluate", notes, atlas, missing, "--json")
     assert result.exit_code == 1
-    printed = _strict_json(result.stdout)
-    assert list(printed) == [str(notes), str(atlas), str(missing)]
-    assert "not an Excel workbook" in printed[str(notes)]["error"]
-    assert "no such file" in printed[str(missing)]["error"]
+    first, second, third = _lines(result.stdout)  # in the order given
+    assert "not an Excel workbook" in first["error"] and str(notes) in first["error"]
+    assert "no such file" in third["error"] and str(missing) in third["error"]
     engine = evaluate(build_model(example_spec("analytics_addon"))).outputs
-    _assert_same_outputs(printed[str(atlas)], _as_json(engine))
+    _assert_same_outputs(second, _as_json(engine))
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2 and str(notes) in lines[0] and str(missing) in lines[1]
 
