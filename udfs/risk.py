@@ -347,6 +347,17 @@ def default_distributions(model: Model) -> dict[str, Distribution]:
     return out
 
 
+#: Working memory one chunk of trials may take: every line of the model is an array
+#: of trials x periods while a chunk is evaluated (README, "Limits").
+CHUNK_BYTES = 1 << 29  # 512 MiB
+
+
+def trials_per_chunk(model: Model) -> int:
+    """Trials evaluated at once: at most 25,000, fewer for a large model."""
+    rows = len(model.inputs) + len(model.drivers) + len(model.lines) + len(model.outputs)
+    return int(np.clip(CHUNK_BYTES // (8 * model.periods * rows), 100, 25_000))
+
+
 def simulate(
     model: Model,
     trials: int = DEFAULT_TRIALS,
@@ -355,14 +366,16 @@ def simulate(
     correlations: dict[tuple[str, str], float] | None = None,
     values: dict | None = None,
     progress=None,
-    chunk: int = 25_000,
+    chunk: int | None = None,
 ) -> Simulation:
     """Monte Carlo of the case: every output for ``trials`` draws of the drivers.
 
     ``distributions`` default to the spec's (``risk.distributions``), else to
     triangulars from the Low/High scenarios. ``values`` overrides inputs (a
     workbook's). Drivers without a distribution stay at their Base value.
-    ``progress(n)`` is called as each chunk of ``n`` trials finishes.
+    ``progress(n)`` is called as each chunk of ``n`` trials finishes; by default
+    a chunk holds as many trials as fit in about :data:`CHUNK_BYTES` of working
+    arrays, so memory stays bounded whatever the case's size.
     """
     if not 1 <= trials <= 5_000_000:
         raise InputError(f"trials: must be from 1 to 5,000,000; got {trials}")
@@ -411,6 +424,7 @@ def simulate(
         inputs[high_name] = 0.0
     public = [o.name for o in model.outputs if o.public]
     outputs = {name: np.empty(trials) for name in public}
+    chunk = chunk or trials_per_chunk(model)
     for start in range(0, trials, chunk):  # chunks only bound memory and report progress
         stop = min(start + chunk, trials)
         for j, key in enumerate(keys):
