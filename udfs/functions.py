@@ -129,13 +129,13 @@ def _is_number(item) -> bool:
     return isinstance(item, (int, float, np.number)) and not isinstance(item, bool)
 
 
-def range_numbers(value, name: str, *, error_code=None, empty_code=None) -> list[float]:
+def range_numbers(value, name: str, *, error_code=None, empty_code="#VALUE!") -> list[float]:
     """The numbers in a range, as NPV/IRR read them.
 
     An error cell is passed on, or reported as ``error_code`` when given (Excel's
-    IRR answers #VALUE! whatever the error). A range without numbers is
-    ``empty_code`` when given (IRR: #NUM!), else #VALUE!; ``empty_code=""``
-    returns the empty list for the caller to decide.
+    IRR answers #VALUE! whatever the error). A range without numbers is the
+    error ``empty_code`` (IRR: #NUM!); ``empty_code=None`` returns the empty
+    list for the caller to decide (NPV: 0).
     """
     numbers = []
     for item in _cells(value):
@@ -144,11 +144,8 @@ def range_numbers(value, name: str, *, error_code=None, empty_code=None) -> list
         _raise_if_error(item, name)
         if _is_number(item):
             numbers.append(float(item))
-    if not numbers and empty_code != "":
-        reason = f"{name}: the range holds no numbers"
-        if empty_code is None:
-            raise InputError(reason)
-        raise ExcelError(empty_code, reason)
+    if not numbers and empty_code is not None:
+        raise ExcelError(empty_code, f"{name}: the range holds no numbers")
     return numbers
 
 
@@ -241,7 +238,7 @@ def _arg(name: str, doc: str, **options):
 def BC_NPV(rate, values, first_period=0):
     """Net present value. Unlike Excel's NPV, the first value is at t=0 (undiscounted) unless first_period is 1."""  # noqa: E501
     r = scalar(rate, "rate")
-    v = range_numbers(values, "values", empty_code="")
+    v = range_numbers(values, "values", empty_code=None)
     period = scalar(first_period, "first_period", default=0.0)
     if period not in (0.0, 1.0):
         raise InputError(f"first_period: must be 0 or 1; got {period:g}")
