@@ -277,12 +277,28 @@ def test_dated_blank_value_is_a_zero_flow_on_its_date(func_name, shape):
 
 def test_range_of_only_blanks_and_text_is_value_error_naming_values():
     with pytest.raises(InputError, match=r"^values: the range holds no numbers"):
-        call("BC_IRR", row([None, "x", True]), None)
+        call("BC_PAYBACK", row([None, "x", True]))
+
+
+@pytest.mark.parametrize(
+    ("func_name", "args", "expected"),
+    [
+        # Excel's IRR over a range without numbers is #NUM! (no rate to find);
+        # MIRR has no negative and no positive flow (#DIV/0!); NPV adds no terms (0).
+        ("BC_IRR", [row([None, "x", True]), None], error_result("#NUM!")),
+        ("BC_MIRR", [row([None, "x"]), cell(0.1), cell(0.1)], error_result("#DIV/0!")),
+        ("BC_NPV", [cell(0.1), row([None, "x", False]), cell(1)], [[0.0]]),
+    ],
+    ids=["irr", "mirr", "npv"],
+)
+def test_range_without_numbers_gives_excels_answer(func_name, args, expected):
+    assert call(func_name, *args) == expected
 
 
 # --- error values in arguments are passed on ---------------------------------
 # The module's contract (udfs/functions.py docstring; Excel's and LibreOffice's
-# NPV/IRR behave the same): an error value in a range is passed on.
+# NPV behave the same): an error value in a range is passed on. IRR is the
+# exception: Excel's IRR answers #VALUE! for any error in its values.
 
 ERROR_IN_RANGE_CASES = {
     "npv_values": ("BC_NPV", lambda e: [cell(0.08), row([-100.0, e, 60.0]), None], "#DIV/0!"),
@@ -296,7 +312,6 @@ ERROR_IN_RANGE_CASES = {
         lambda e: [cell(0.1), row(DATED_FLOWS[:3]), row([SERIALS[0], e, SERIALS[2]])],
         "#REF!",
     ),
-    "irr_values": ("BC_IRR", lambda e: [column([-100.0, e, 60.0, 70.0]), None], "#N/A"),
     "xirr_dates": (
         "BC_XIRR",
         lambda e: [row(DATED_FLOWS[:3]), row([SERIALS[0], SERIALS[1], e]), None],
@@ -351,6 +366,12 @@ def test_error_value_in_single_cell_argument_is_passed_on(case):
     excel_args = _excel_args(args, row)
     excel_args[position] = cell(error_cell(code))
     assert call(func_name, *excel_args) == error_result(code)
+
+
+@pytest.mark.parametrize("code", ["#N/A", "#DIV/0!", "#REF!"])
+def test_error_value_in_irr_values_is_value_error_naming_values(code):
+    with pytest.raises(InputError, match=rf"^values: the range holds {code}"):
+        call("BC_IRR", column([-100.0, error_cell(code), 60.0, 70.0]), None)
 
 
 def test_value_error_in_range_is_value_error_naming_the_argument():

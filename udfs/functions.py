@@ -12,14 +12,16 @@ The same module serves both runtimes xlwings offers:
 
 Ranges are read as Excel's own NPV/IRR/MIRR read them: only numbers count;
 blank cells, text and TRUE/FALSE inside a range are skipped; an error value in
-the range is passed on. A range may be a row, a column or a block (read row
-by row).
+the range is passed on (IRR alone turns it into #VALUE!, as Excel's IRR does).
+A range may be a row, a column or a block (read row by row). Where we depart
+from Excel on purpose, README.md ("Where we differ from Excel") lists it.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import math
 
 import numpy as np
 import xlwings as xw
@@ -28,6 +30,10 @@ from . import finance, portfolio, risk
 from .errors import DomainError, InputError
 
 logger = logging.getLogger(__name__)
+
+# Excel's calendar: serial 1 is 1900-01-01, 2958465 is 9999-12-31. A number
+# outside it in a dates range is no date; XNPV and XIRR answer #NUM!.
+FIRST_SERIAL, LAST_SERIAL = 1, 2958465
 
 EXCEL_ERRORS = frozenset(
     {
@@ -123,15 +129,23 @@ def _is_number(item) -> bool:
     return isinstance(item, (int, float, np.number)) and not isinstance(item, bool)
 
 
-def range_numbers(value, name: str) -> list[float]:
-    """The numbers in a range, as NPV/IRR read them; errors propagate."""
+def range_numbers(value, name: str, *, error_code=None, empty_code="#VALUE!") -> list[float]:
+    """The numbers in a range, as NPV/IRR read them.
+
+    An error cell is passed on, or reported as ``error_code`` when given (Excel's
+    IRR answers #VALUE! whatever the error). A range without numbers is the
+    error ``empty_code`` (IRR: #NUM!); ``empty_code=None`` returns the empty
+    list for the caller to decide (NPV: 0).
+    """
     numbers = []
     for item in _cells(value):
+        if error_code is not None and isinstance(item, str) and item in EXCEL_ERRORS:
+            raise ExcelError(error_code, f"{name}: the range holds {item}")
         _raise_if_error(item, name)
         if _is_number(item):
             numbers.append(float(item))
-    if not numbers:
-        raise InputError(f"{name}: the range holds no numbers")
+    if not numbers and empty_code is not None:
+        raise ExcelError(empty_code, f"{name}: the range holds no numbers")
     return numbers
 
 
@@ -153,8 +167,10 @@ def scalar(value, name: str, default=None) -> float:
 def dated_flows(values, dates) -> tuple[list[float], list]:
     """Values and dates paired cell by cell, for XNPV/XIRR.
 
-    A blank value is a zero flow on its date (as LibreOffice reads it); text
-    in either range is #VALUE!, since a payment schedule with a word in it is
+    Pairs where both cells are blank at the end of the ranges are dropped, as
+    Excel does, so a schedule can leave room for more rows. A blank value
+    before that is a zero flow on its date (as LibreOffice reads it); text in
+    either range is #VALUE!, since a payment schedule with a word in it is
     more likely a mistake than a flow to skip.
     """
     value_cells, date_cells = _cells(values), _cells(dates)
@@ -164,6 +180,8 @@ def dated_flows(values, dates) -> tuple[list[float], list]:
             f"values and dates: need the same number of cells; got "
             f"{len(value_cells)} values and {len(date_cells)} dates",
         )
+    while len(value_cells) > 1 and value_cells[-1] is None and date_cells[-1] is None:
+        value_cells, date_cells = value_cells[:-1], date_cells[:-1]
     flows = []
     for i, (v, d) in enumerate(zip(value_cells, date_cells, strict=True), start=1):
         _raise_if_error(v, "values")
@@ -173,8 +191,24 @@ def dated_flows(values, dates) -> tuple[list[float], list]:
         if d is None or isinstance(d, (bool, str)):
             got = "a blank cell" if d is None else repr(d)
             raise InputError(f"dates: cell {i} must be a date; got {got}")
+        if _is_number(d) and not FIRST_SERIAL <= math.floor(d) <= LAST_SERIAL:
+            raise ExcelError(
+                "#NUM!",
+                f"dates: cell {i} must be a date from serial {FIRST_SERIAL} (1900-01-01) "
+                f"to {LAST_SERIAL} (9999-12-31); got {d:g}",
+            )
         flows.append(0.0 if v is None else float(v))
     return flows, date_cells
+
+
+def _guess(value):
+    """IRR/XIRR's optional guess; at or below -100% no iteration can start (#NUM!)."""
+    if value is None:
+        return None
+    g = scalar(value, "guess")
+    if g <= -1:
+        raise ExcelError("#NUM!", f"guess: must be greater than -100%; got {g:g}")
+    return g
 
 
 def _number_or_error(result: float, code: str, reason: str):
@@ -204,12 +238,14 @@ def _arg(name: str, doc: str, **options):
 def BC_NPV(rate, values, first_period=0):
     """Net present value. Unlike Excel's NPV, the first value is at t=0 (undiscounted) unless first_period is 1."""  # noqa: E501
     r = scalar(rate, "rate")
-    v = range_numbers(values, "values")
+    v = range_numbers(values, "values", empty_code=None)
     period = scalar(first_period, "first_period", default=0.0)
     if period not in (0.0, 1.0):
         raise InputError(f"first_period: must be 0 or 1; got {period:g}")
     if r == -1:
         raise ExcelError("#DIV/0!", "rate: -100% discounts by zero")
+    if not v:
+        return 0.0  # Excel's NPV adds up no terms: 0
     return finance.npv(r, v) if period == 0 else finance.excel_npv(r, v)
 
 
@@ -222,6 +258,8 @@ def BC_XNPV(rate, values, dates):
     """Net present value of flows on dates, as Excel's XNPV (365-day year)."""
     r = scalar(rate, "rate")
     v, d = dated_flows(values, dates)
+    if r <= -1:
+        raise ExcelError("#NUM!", f"rate: must be greater than -100%; got {r:g}")
     return finance.xnpv(r, v, d)
 
 
@@ -231,8 +269,8 @@ def BC_XNPV(rate, values, dates):
 @excel_function
 def BC_IRR(values, guess=None):
     """Internal rate of return: finds a root whenever one exists; #NUM! when there is none."""
-    v = range_numbers(values, "values")
-    g = None if guess is None else scalar(guess, "guess")
+    v = range_numbers(values, "values", error_code="#VALUE!", empty_code="#NUM!")
+    g = _guess(guess)
     return _number_or_error(finance.irr(v, g), "#NUM!", "values: no rate makes the NPV zero")
 
 
@@ -244,7 +282,7 @@ def BC_IRR(values, guess=None):
 def BC_XIRR(values, dates, guess=None):
     """Internal rate of return of flows on dates, as Excel's XIRR; #NUM! when none exists."""
     v, d = dated_flows(values, dates)
-    g = None if guess is None else scalar(guess, "guess")
+    g = _guess(guess)
     result = finance.xirr(v, d, g)
     return _number_or_error(result, "#NUM!", "values: no rate makes the XNPV zero")
 
@@ -256,7 +294,7 @@ def BC_XIRR(values, dates, guess=None):
 @excel_function
 def BC_MIRR(values, finance_rate, reinvest_rate):
     """Modified internal rate of return, as Excel's MIRR; #DIV/0! without both signs."""
-    v = range_numbers(values, "values")
+    v = range_numbers(values, "values", empty_code="#DIV/0!")
     f = scalar(finance_rate, "finance_rate")
     r = scalar(reinvest_rate, "reinvest_rate")
     for name, rate in (("finance_rate", f), ("reinvest_rate", r)):
