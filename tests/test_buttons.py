@@ -1,6 +1,7 @@
 """Sheet buttons added to a saved workbook (DESIGN.md "Macros", "What a sheet
-button is"; issue 6): a named shape covering a cell, hyperlinked to that cell
-for xlwings Lite, with a ``macro`` attribute for classic Excel.
+button is"; issues 6 and 10): a named shape covering a cell, hyperlinked to that
+cell for xlwings Lite, and naming no macro (an .xlsx holds none; the classic
+route assigns them from VBA).
 
 The buttons go into a generated business case: three on the Cover, whose
 drawing already holds the charts, and one on Inputs, which has no drawing yet.
@@ -102,7 +103,7 @@ def built(tmp_path_factory, soffice):
     }
 
 
-def test_read_buttons_returns_each_button_with_its_linked_cell_and_macro(built):
+def test_read_buttons_returns_each_button_with_its_linked_cell_and_no_macro(built):
     found = {(b["sheet"], b["name"]): b for b in read_buttons(built["path"])}
     assert set(found) == {(b.sheet, b.name) for b in BUTTONS}
     for button in BUTTONS:
@@ -110,7 +111,7 @@ def test_read_buttons_returns_each_button_with_its_linked_cell_and_macro(built):
         assert shape["cell"] == button.cell
         assert shape["anchor"] == button.cell  # the shape sits on the cell it links to
         assert shape["target"] == f"{button.sheet}!{button.cell}"
-        assert shape["macro"] == f"[0]!{button.macro}"
+        assert shape["macro"] == ""  # a missing macro would be "Cannot run the macro"
         assert shape["label"] == button.label
 
 
@@ -184,6 +185,19 @@ def test_shape_ids_are_unique_within_each_drawing(built):
         if name.startswith("xl/drawings/drawing"):
             ids = re.findall(rb'<(?:\w+:)?cNvPr\b[^>]*?\bid="(\d+)"', xml)
             assert len(ids) == len(set(ids)), name
+
+
+def test_no_shape_names_a_macro_the_xlsx_cannot_hold(built):
+    """Excel desktop runs a shape's ``macro`` on a click and fails when the workbook
+    lacks it; Excel itself writes ``macro=""`` for a shape with none."""
+    shapes = [
+        shape
+        for name, xml in built["after"].items()
+        if name.startswith("xl/drawings/drawing")
+        for shape in ElementTree.fromstring(xml).iter(f"{{{XDR}}}sp")
+    ]
+    assert len(shapes) == len(BUTTONS)
+    assert [s.get("macro") for s in shapes] == [""] * len(BUTTONS)
 
 
 def test_each_button_looks_like_a_button(built):

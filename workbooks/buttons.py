@@ -1,29 +1,29 @@
-"""Sheet buttons: shapes that run a macro or an xlwings script when clicked.
+"""Sheet buttons: shapes that run an xlwings script, or a VBA macro, when clicked.
 
-A button is a DrawingML shape (``xdr:sp``) in the sheet's drawing part. It runs
-a script two ways at once:
+A button is a DrawingML shape (``xdr:sp``) in the sheet's drawing part:
 
 - xlwings Lite and xlwings Server bind ``@script(button="[name]Sheet!A1")``: the
   shape is named ``name`` and carries a hyperlink to the cell ``A1`` it covers;
   clicking it selects that cell and the add-in runs the script.
-- Classic Excel runs the VBA Sub named in the shape's ``macro`` attribute
-  (``[0]!run_monte_carlo``, ``[0]`` meaning this workbook) once the workbook
-  holds the Sub (xlwings "Import Functions", saved as .xlsm).
+- Classic Excel runs the VBA Sub a shape's ``OnAction`` names. The shapes carry
+  none: an .xlsx holds no VBA, and a shape naming a Sub the workbook lacks makes
+  Excel say "Cannot run the macro" on every click. The classic route
+  (``addin/bizcase.bas``, imported into the workbook saved as .xlsm) brings the
+  Subs and a ``bizcase_assign_buttons`` Sub that sets each shape's ``OnAction``
+  from :data:`CASE_BUTTONS` and :data:`PORTFOLIO_BUTTONS`.
 
 An internal hyperlink on a drawing object is a ``hyperlink`` relationship of
 the drawing part whose target is ``#Sheet!A1`` with no ``TargetMode`` (only
 links out of the workbook are ``External``). That is what XlsxWriter writes for
 objects linked with ``internal:`` (``xlsxwriter/url.py``, ``_target_mode``),
-and its comparison tests check that output against files Excel saved. The
-``[0]!`` macro prefix is how Excel itself stores a shape's assigned macro.
-LibreOffice keeps the shapes, names and links when it re-saves a file, but
-drops the ``macro`` attribute.
+and its comparison tests check that output against files Excel saved.
+LibreOffice keeps the shapes, names and links when it re-saves a file.
 
 openpyxl neither writes shapes nor keeps them when it re-saves a file, so
-:func:`add_buttons` edits the saved file in place, like :mod:`workbooks.inject`:
-only the sheet, the drawing, their relationship parts and ``[Content_Types].xml``
-change; every other part is copied byte for byte. Charts already in the
-drawing stay.
+:func:`add_buttons` edits the saved file in place through
+:mod:`workbooks.package`: only the sheet, the drawing, their relationship parts
+and ``[Content_Types].xml`` change; every other part is copied byte for byte.
+Charts already in the drawing stay.
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ class Button:
 
     ``name`` is the shape name xlwings Lite binds (``button="[name]Sheet!cell"``);
     the shape covers ``cell`` and ``columns`` columns by two rows from it, and
-    links to ``cell``. ``macro`` is the VBA Sub classic Excel runs.
+    links to ``cell``. ``macro`` is the VBA Sub the classic route assigns to it
+    (not written into the file, which holds no VBA).
     """
 
     name: str
@@ -305,7 +306,7 @@ def _anchor(root, button: Button, shape_id: int, rid: str) -> None:
         el(corner, _XDR, "colOff", text=offset)
         el(corner, _XDR, "row", text=r)
         el(corner, _XDR, "rowOff", text=offset)
-    shape = el(anchor, _XDR, "sp", {"macro": f"[0]!{button.macro}", "textlink": ""})
+    shape = el(anchor, _XDR, "sp", {"macro": "", "textlink": ""})
     nv = el(shape, _XDR, "nvSpPr")
     props = el(nv, _XDR, "cNvPr", {"id": shape_id, "name": button.name, "descr": button.label})
     el(props, _A, "hlinkClick", {(OFFICE_RELS, "id"): rid, "tooltip": button.label})
@@ -358,7 +359,8 @@ def _unquote(sheet: str) -> str:
 
 
 #: The buttons of the generated workbooks: shape name -> (sheet, cell it covers, label,
-#: classic macro). addin.macros binds its scripts to these names and cells.
+#: classic macro). addin.macros binds its scripts to these names and cells, and
+#: addin/bizcase.bas assigns the macros to these names.
 CASE_BUTTONS = {
     "btnMonteCarlo": ("Cover", "M4", "Run Monte Carlo", "bizcase_monte_carlo"),
     "btnSensitivity": ("Cover", "M7", "Run sensitivity", "bizcase_sensitivity"),
