@@ -17,13 +17,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
+from libreoffice import recalculate
 from ooxml import (
     require_validator,
     schema_errors,
     validator_errors,
     write_every_kind,
 )
+
+from workbooks.buttons import CASE_BUTTONS, PORTFOLIO_BUTTONS, read_buttons
+from workbooks.reader import read_business_case
 
 TESTS = Path(__file__).resolve().parent
 
@@ -78,3 +83,33 @@ def test_every_xml_part_matches_its_ecma_376_schema(written, mode):
         )
     problems = {p.name: schema_errors(p) for p in written[mode]}
     assert {k: v for k, v in problems.items() if v} == {}
+
+
+def _here(written) -> list[Path]:
+    """The files this process wrote (its own openpyxl mode)."""
+    return next(iter(written.values()))
+
+
+def test_every_file_opens_with_its_names_charts_and_buttons(written):
+    for path in _here(written):
+        book = openpyxl.load_workbook(path)
+        portfolio = path.stem.startswith("portfolio")
+        assert ("Port_NPV" if portfolio else "Out_NPV") in book.defined_names, path.name
+        assert sum(len(ws._charts) for ws in book.worksheets) > 0, path.name
+        buttons = {b["name"]: (b["sheet"], b["cell"]) for b in read_buttons(path)}
+        table = PORTFOLIO_BUTTONS if portfolio else CASE_BUTTONS
+        assert buttons == {name: (s, c) for name, (s, c, _, _) in table.items()}, path.name
+        if path.stem.endswith("-risk"):  # written by simulate --write or rollup --simulate
+            assert "Risk" in book.sheetnames, path.name
+            assert portfolio or len(book["Risk"]._charts) == 2, path.name
+        if not portfolio:
+            assert read_business_case(path).model.spec.meta.name, path.name
+
+
+def test_libreoffice_opens_every_file(written, soffice, tmp_path):
+    files = _here(written)
+    saved = recalculate(files, tmp_path / "lo", soffice=soffice)
+    for original, copy in zip(files, saved, strict=True):
+        assert openpyxl.load_workbook(copy).sheetnames == (
+            openpyxl.load_workbook(original).sheetnames
+        ), original.name
