@@ -22,7 +22,7 @@ import pytest
 
 from workbooks.buttons import Button, add_buttons, read_buttons
 from workbooks.inject import put_sheet
-from workbooks.package import Package, serialize
+from workbooks.package import Package, serialize, sheet_parts
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -169,3 +169,18 @@ def test_attribute_line_breaks_and_tabs_survive_a_rewrite():
     again = minidom.parseString(serialize(doc))
     assert again.documentElement.getAttribute("t") == "one\ntwo\tthree"
     assert again.documentElement.firstChild.data == "x & y"
+
+
+def test_a_copied_sheet_keeps_its_links_out_of_the_workbook(base, tmp_path):
+    path = tmp_path / "copy.xlsx"
+    shutil.copyfile(base, path)
+    book = risk_book()
+    book.active["A2"].hyperlink = "https://example.org/method"
+    put_sheet(path, book)
+    package = Package.open(path)
+    sheet = sheet_parts(package)
+    (link,) = package.relationships(sheet["Risk"])
+    assert (link.target, link.external, link.part) == ("https://example.org/method", True, None)
+    assert openpyxl.load_workbook(path)["Risk"]["A2"].hyperlink.target == (
+        "https://example.org/method"
+    )

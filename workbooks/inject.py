@@ -93,6 +93,7 @@ def _copy_tree(source: Package, target: Package, root: str) -> dict[str, str]:
                 rel.target
                 if rel.part is None
                 else posixpath.relpath(renames[rel.part], posixpath.dirname(new)),
+                external=rel.external,
             )
     return renames
 

@@ -44,12 +44,14 @@ MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 @dataclass(frozen=True)
 class Relationship:
     """One relationship of a part: ``part`` is the absolute part name it points at,
-    ``None`` for a link out of the package or to a place (``#Sheet!A1``)."""
+    ``None`` for a link out of the package (``external``) or to a place
+    (``#Sheet!A1``)."""
 
     id: str
     type: str
     target: str
     part: str | None
+    external: bool = False
 
 
 def rels_name(part: str) -> str:
@@ -161,20 +163,22 @@ class Package:
         out = []
         for rel in children(self.xml(name).documentElement, PACKAGE_RELS, "Relationship"):
             target = rel.getAttribute("Target")
-            internal = rel.getAttribute("TargetMode") != "External" and not target.startswith("#")
+            external = rel.getAttribute("TargetMode") == "External"
             out.append(
                 Relationship(
                     rel.getAttribute("Id"),
                     rel.getAttribute("Type"),
                     target,
-                    resolve(source, target) if internal else None,
+                    None if external or target.startswith("#") else resolve(source, target),
+                    external,
                 )
             )
         return out
 
-    def add_relationship(self, source: str, kind: str, target: str) -> str:
+    def add_relationship(self, source: str, kind: str, target: str, external=False) -> str:
         """Add a relationship of ``source`` (``target`` as written: relative, or
-        ``#Sheet!A1`` for a place in the workbook); return its new ``Id``."""
+        ``#Sheet!A1`` for a place in the workbook, or a URL when ``external``);
+        return its new ``Id``."""
         name = rels_name(source)
         if name not in self._parts:
             self.write(name, _EMPTY_RELS)
@@ -185,7 +189,10 @@ class Package:
             if (m := re.fullmatch(r"rId(\d+)", r.getAttribute("Id")))
         ]
         rid = f"rId{max(used, default=0) + 1}"
-        append(root, PACKAGE_RELS, "Relationship", {"Id": rid, "Type": kind, "Target": target})
+        attributes = {"Id": rid, "Type": kind, "Target": target}
+        if external:
+            attributes["TargetMode"] = "External"
+        append(root, PACKAGE_RELS, "Relationship", attributes)
         return rid
 
     def remove_relationship(self, source: str, rid: str) -> None:
