@@ -201,12 +201,6 @@ class Package:
             if rel.getAttribute("Id") == rid:
                 root.removeChild(rel)
 
-    def set_relationship_target(self, source: str, rid: str, target: str) -> None:
-        root = self.edit(rels_name(source)).documentElement
-        for rel in children(root, PACKAGE_RELS, "Relationship"):
-            if rel.getAttribute("Id") == rid:
-                rel.setAttribute("Target", target)
-
     # --- content types ---------------------------------------------------------
 
     def content_type(self, name: str) -> str | None:
@@ -391,7 +385,7 @@ def append(parent, namespace: str, local: str, attributes: dict | None = None, t
     return parent.appendChild(create(parent, namespace, local, attributes, text))
 
 
-def copy_into(parent, source, before=None):
+def copy_into(parent, source):
     """Copy element ``source`` (from any document) under ``parent``, each element
     and attribute renamed to the prefixes in scope at ``parent``."""
     attributes = {}
@@ -402,7 +396,7 @@ def copy_into(parent, source, before=None):
         key = (attr.namespaceURI, attr.localName) if attr.namespaceURI else name
         attributes[key] = value
     element = create(parent, source.namespaceURI, source.localName, attributes)
-    parent.insertBefore(element, before)
+    parent.appendChild(element)
     doc = parent.ownerDocument
     for node in source.childNodes:
         if node.nodeType == Node.ELEMENT_NODE:
