@@ -16,11 +16,15 @@ btnRefresh          ``refresh_portfolio``    portfolio: re-ranks and re-selects 
 
 In xlwings Lite and xlwings Server each script takes the workbook as its
 ``book`` argument and is bound to its button with ``button="[name]Sheet!Cell"``
-(the generated workbooks carry shapes of those names linking to those cells).
-Classic xlwings on Windows imports the argument-free ``bizcase_*`` Subs
-("Import Functions" with this module listed under UDF Modules) and runs them
-on the calling workbook; assign them to the buttons (right-click > Assign
-Macro) or use the shapes' macro links, which name them already.
+(the generated workbooks carry shapes of those names linking to those cells),
+through ``xw.script``.
+
+Classic xlwings on Windows has one route: ``addin/bizcase.bas``, imported into
+the workbook saved as .xlsm, whose Subs call the argument-free ``bizcase_*``
+functions below through ``RunPython`` (they act on ``xw.Book.caller()``), and
+whose ``bizcase_assign_buttons`` points each button at its Sub. "Import
+Functions" is for the ``BC_`` functions only: nothing here is registered with
+the classic decorators, so following both never declares a Sub twice.
 
 The scripts read the workbook through the xlwings Book API only (values of
 named cells, never a file), so they work in the browser-based runtimes.
@@ -63,7 +67,9 @@ def _is_classic() -> bool:
 
 
 def _script(**options):
-    """``xw.script`` in Lite/Server; classic gets the argument-free Subs below instead."""
+    """``xw.script`` in Lite/Server. Classic xlwings binds ``xw.script`` to its
+    "Import Functions" Sub decorator, which these book-taking scripts must not get:
+    the classic route is the Subs of addin/bizcase.bas."""
     if _is_classic() or not hasattr(xw, "script"):
         return lambda f: f
     return xw.script(**options)
@@ -298,7 +304,7 @@ def _capital_by_year(book, ids: list[str]) -> np.ndarray:
     return out
 
 
-# --- classic xlwings: argument-free Subs on the calling workbook -----------------
+# --- classic xlwings: what addin/bizcase.bas runs (RunPython) on the calling workbook
 
 
 def bizcase_monte_carlo():
@@ -332,14 +338,3 @@ def bizcase_rebuild():
     target = source.with_name(f"{source.stem} (rebuilt).xlsx")
     result = upgrade_workbook(source, target, overwrite=True)
     book.sheets["Cover"]["M16"].value = f"Rebuilt: {result.path.name}"
-
-
-if hasattr(xw, "sub") and _is_classic():  # "Import Functions" turns these into VBA Subs
-    for _name in (
-        "bizcase_monte_carlo",
-        "bizcase_sensitivity",
-        "bizcase_check",
-        "bizcase_refresh",
-        "bizcase_rebuild",
-    ):
-        globals()[_name] = xw.sub(globals()[_name])

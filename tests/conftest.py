@@ -37,3 +37,66 @@ def soffice() -> str:
             )
         pytest.skip("LibreOffice (soffice) not found; install libreoffice-calc-nogui")
     return path
+
+
+# --- openpyxl with and without lxml ------------------------------------------------
+#
+# openpyxl writes different XML when lxml is importable (for example the
+# relationships namespace declared on each <sheet> rather than on the root), so
+# `make test` runs the modules that write or edit workbooks twice: once in the
+# project's venv, which has no lxml, and once more with lxml on the path
+# (BIZCASE_LXML=1). BIZCASE_LXML says which mode a run must be in, so the two
+# passes cannot silently be the same.
+WRITES_WORKBOOKS = {
+    "test_business_case_text.py",
+    "test_business_case_workbook.py",
+    "test_buttons.py",
+    "test_check_upgrade.py",
+    "test_cli_business_case.py",
+    "test_macros.py",
+    "test_ooxml_validity.py",
+    "test_package.py",
+    "test_portfolio_rollup.py",
+    "test_portfolio_workbook.py",
+    "test_risk_workbook.py",
+    "test_workbook_buttons.py",
+}
+
+
+def openpyxl_uses_lxml() -> bool:
+    import openpyxl.xml
+
+    return bool(openpyxl.xml.LXML)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "writes_workbooks: writes or edits .xlsx files (run again with lxml)"
+    )
+    expected = os.environ.get("BIZCASE_LXML")
+    if expected not in (None, "0", "1"):
+        raise pytest.UsageError(f"BIZCASE_LXML: expected 0 or 1, got {expected!r}")
+    if expected is None:
+        return
+    import importlib.util
+
+    has_lxml = importlib.util.find_spec("lxml") is not None
+    if expected == "1" and not (has_lxml and openpyxl_uses_lxml()):
+        raise pytest.UsageError(
+            "BIZCASE_LXML=1: this pass must run with lxml, but openpyxl "
+            "does not use it (put lxml on PYTHONPATH)"
+        )
+    if expected == "0" and has_lxml:
+        raise pytest.UsageError(
+            "BIZCASE_LXML=0: this pass must run without lxml, but lxml is importable"
+        )
+
+
+def pytest_report_header(config):
+    return "openpyxl writes XML with " + ("lxml" if openpyxl_uses_lxml() else "xml.etree (no lxml)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in WRITES_WORKBOOKS:
+            item.add_marker(pytest.mark.writes_workbooks)

@@ -1,6 +1,7 @@
 """Sheet buttons added to a saved workbook (DESIGN.md "Macros", "What a sheet
-button is"; issue 6): a named shape covering a cell, hyperlinked to that cell
-for xlwings Lite, with a ``macro`` attribute for classic Excel.
+button is"; issues 6 and 10): a named shape covering a cell, hyperlinked to that
+cell for xlwings Lite, and naming no macro (an .xlsx holds none; the classic
+route assigns them from VBA).
 
 The buttons go into a generated business case: three on the Cover, whose
 drawing already holds the charts, and one on Inputs, which has no drawing yet.
@@ -55,8 +56,9 @@ def parts(path: Path) -> dict[str, bytes]:
         return {name: z.read(name) for name in z.namelist()}
 
 
-def relationships(rels: bytes) -> list[str]:
-    return re.findall(r"<Relationship\b[^>]*/>", rels.decode())
+def relationships(rels: bytes) -> list[dict]:
+    """The attributes of each relationship in a .rels part."""
+    return [dict(r.attrib) for r in ElementTree.fromstring(rels)]
 
 
 def top_level_children(xml: bytes) -> list[str]:
@@ -101,7 +103,7 @@ def built(tmp_path_factory, soffice):
     }
 
 
-def test_read_buttons_returns_each_button_with_its_linked_cell_and_macro(built):
+def test_read_buttons_returns_each_button_with_its_linked_cell_and_no_macro(built):
     found = {(b["sheet"], b["name"]): b for b in read_buttons(built["path"])}
     assert set(found) == {(b.sheet, b.name) for b in BUTTONS}
     for button in BUTTONS:
@@ -109,14 +111,19 @@ def test_read_buttons_returns_each_button_with_its_linked_cell_and_macro(built):
         assert shape["cell"] == button.cell
         assert shape["anchor"] == button.cell  # the shape sits on the cell it links to
         assert shape["target"] == f"{button.sheet}!{button.cell}"
-        assert shape["macro"] == f"[0]!{button.macro}"
+        assert shape["macro"] == ""  # a missing macro would be "Cannot run the macro"
         assert shape["label"] == button.label
 
 
 def test_the_link_is_an_internal_hyperlink_relationship_of_the_drawing(built):
-    rels = b"".join(v for k, v in built["after"].items() if k.startswith("xl/drawings/_rels/"))
-    links = [r for r in relationships(rels) if HYPERLINK in r]
-    targets = sorted(re.search(r'Target="([^"]+)"', r).group(1) for r in links)
+    links = [
+        r
+        for name, part in built["after"].items()
+        if name.startswith("xl/drawings/_rels/")
+        for r in relationships(part)
+        if r["Type"] == HYPERLINK
+    ]
+    targets = sorted(r["Target"] for r in links)
     assert targets == sorted(f"#{b.sheet}!{b.cell}" for b in BUTTONS)
     assert not any("TargetMode" in r for r in links)  # internal, as Excel writes it
 
@@ -131,8 +138,8 @@ def test_a_sheet_name_with_a_space_is_quoted_in_the_link(built):
 def test_the_cover_charts_stay_in_its_drawing(built):
     before, after = built["before"], built["after"]
     rels = "xl/drawings/_rels/drawing1.xml.rels"
-    charts_before = [r for r in relationships(before[rels]) if CHART in r]
-    charts_after = [r for r in relationships(after[rels]) if CHART in r]
+    charts_before = [r for r in relationships(before[rels]) if r["Type"] == CHART]
+    charts_after = [r for r in relationships(after[rels]) if r["Type"] == CHART]
     assert len(charts_before) == 3
     assert charts_after == charts_before
     frames = rb"<(?:\w+:)?graphicFrame\b"
@@ -180,6 +187,19 @@ def test_shape_ids_are_unique_within_each_drawing(built):
             assert len(ids) == len(set(ids)), name
 
 
+def test_no_shape_names_a_macro_the_xlsx_cannot_hold(built):
+    """Excel desktop runs a shape's ``macro`` on a click and fails when the workbook
+    lacks it; Excel itself writes ``macro=""`` for a shape with none."""
+    shapes = [
+        shape
+        for name, xml in built["after"].items()
+        if name.startswith("xl/drawings/drawing")
+        for shape in ElementTree.fromstring(xml).iter(f"{{{XDR}}}sp")
+    ]
+    assert len(shapes) == len(BUTTONS)
+    assert [s.get("macro") for s in shapes] == [""] * len(BUTTONS)
+
+
 def test_each_button_looks_like_a_button(built):
     ns = {"xdr": XDR, "a": A}
     root = ElementTree.fromstring(built["after"]["xl/drawings/drawing1.xml"])
@@ -221,7 +241,7 @@ def test_adding_the_same_buttons_again_replaces_them(built, tmp_path):
         for name, rels in again.items()
         if name.startswith("xl/drawings/_rels/")
         for r in relationships(rels)
-        if HYPERLINK in r
+        if r["Type"] == HYPERLINK
     ]
     assert len(links) == len(BUTTONS)  # no orphaned hyperlinks
     assert again["xl/worksheets/sheet2.xml"] == built["after"]["xl/worksheets/sheet2.xml"]
@@ -240,7 +260,7 @@ def test_libreoffice_writes_the_buttons_back_with_names_links_and_labels(built):
     assert (spaced["name"], spaced["target"]) == ("btnGo", "My Sheet!B2")
     lo = parts(built["lo"]["case"])
     cover = next(v for k, v in lo.items() if k.endswith("drawing1.xml.rels"))
-    assert len([r for r in relationships(cover) if CHART in r]) == 3
+    assert len([r for r in relationships(cover) if r["Type"] == CHART]) == 3
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,12 @@ engine (``udfs.risk.simulate``, ``udfs.sensitivity.tornado``,
 ``udfs.portfolio.select``) on the inputs read from the file by
 ``workbooks.reader``, or, for the integrity check, from LibreOffice.
 
-Classic xlwings (Windows): "Import Functions" must turn the module into
-argument-free VBA Subs; checked with ``xlwings.udfs.generate_vba_wrapper``
-under stub pywin32 modules, as in ``test_functions_classic.py``. The VBA
-module and the xlwings.conf shipped in ``addin/`` must name the same Subs.
+Classic xlwings (Windows): one route for the button Subs, ``addin/bizcase.bas``
+(``RunPython`` Subs plus ``bizcase_assign_buttons``, which sets each shape's
+``OnAction``). "Import Functions" must declare no Sub from this module, checked
+with ``xlwings.udfs.generate_vba_wrapper`` under stub pywin32 modules, as in
+``test_functions_classic.py``, so following both routes never leaves a Sub
+name twice.
 
 The Lite bundle (``bizcase addin lite``) is loaded as a module and must
 register every ``BC_`` function and every script.
@@ -470,23 +472,10 @@ def classic_vba(classic_macros) -> str:
     return out.getvalue()
 
 
-def test_classic_import_declares_the_five_parameterless_subs(classic_vba):
-    declared = re.findall(r"^(Sub|Function) (\w+)\((.*)\)$", classic_vba, flags=re.MULTILINE)
-    assert sorted(declared) == sorted(("Sub", name, "") for name in CLASSIC_SUBS)
-
-
-def test_classic_import_declares_nothing_that_takes_a_book(classic_vba):
-    declarations = re.findall(r"^(?:Sub|Function) .*$", classic_vba, flags=re.MULTILINE)
-    assert declarations
-    assert not [d for d in declarations if "book" in d.split("(", 1)[1]]
-
-
-def test_classic_subs_call_python_functions_the_module_has(classic_macros, classic_vba):
-    module, _ = classic_macros
-    called = set(re.findall(r'XLPy\.CallUDF "addin\.macros", "(\w+)"', classic_vba))
-    assert called == CLASSIC_SUBS
-    for name in called:
-        assert callable(getattr(module, name, None)), name
+def test_classic_import_functions_declares_nothing_from_the_macros(classic_vba):
+    """Even with addin.macros listed under UDF Modules, "Import Functions" adds no
+    Sub or Function: the Subs come from bizcase.bas alone."""
+    assert re.findall(r"^(?:Sub|Function) .*$", classic_vba, flags=re.MULTILINE) == []
 
 
 def test_classic_scripts_are_not_registered_for_office_js(classic_macros):
@@ -495,18 +484,50 @@ def test_classic_scripts_are_not_registered_for_office_js(classic_macros):
     assert xlwings.server.custom_scripts_meta(module) == []
 
 
+def _vba_module() -> str:
+    return (ADDIN / "bizcase.bas").read_text(encoding="utf-8")
+
+
 def test_vba_module_defines_the_five_subs_running_their_python_twins():
-    text = (ADDIN / "bizcase.bas").read_text(encoding="utf-8")
-    subs = re.findall(r"^Sub (\w+)\(\)\n\s+RunPython \"(.*)\"\nEnd Sub$", text, flags=re.MULTILINE)
+    subs = re.findall(
+        r"^Sub (\w+)\(\)\n\s+RunPython \"(.*)\"\nEnd Sub$", _vba_module(), flags=re.MULTILINE
+    )
     assert sorted(name for name, _ in subs) == sorted(CLASSIC_SUBS)
     for name, code in subs:
         assert code == f"import addin.macros as m; m.{name}()"
         assert callable(getattr(macros, name))
 
 
-def test_xlwings_conf_lists_the_function_and_macro_modules():
+def test_vba_module_declares_each_sub_once():
+    declared = re.findall(r"^Sub (\w+)\(", _vba_module(), flags=re.MULTILINE)
+    assert sorted(declared) == sorted([*CLASSIC_SUBS, "bizcase_assign_buttons"])
+
+
+def test_assign_buttons_points_every_button_of_the_workbooks_at_its_sub():
+    """The VBA table must be the Python one (workbooks.buttons), button for button."""
+    text = _vba_module()
+    body = text[text.index("Sub bizcase_assign_buttons()") :]
+    cases = dict(re.findall(r'Case "(\w+)": action = "(\w+)"', body))
+    buttons = {**macros.CASE_BUTTONS, **macros.PORTFOLIO_BUTTONS}
+    assert cases == {name: macro for name, (_, _, _, macro) in buttons.items()}
+    assert set(cases.values()) == CLASSIC_SUBS
+    assert "shape.OnAction = action" in body
+
+
+def test_vba_module_has_windows_line_endings():
+    """The VBA editor's File > Import misreads a module with bare line feeds."""
+    raw = (ADDIN / "bizcase.bas").read_bytes()
+    assert raw.count(b"\n") == raw.count(b"\r\n") > 0
+
+
+def test_vba_module_says_what_runpython_needs():
+    text = _vba_module()
+    assert "Tools > References" in text and "--standalone" in text
+
+
+def test_xlwings_conf_lists_only_the_function_module():
     lines = (ADDIN / "xlwings.conf").read_text(encoding="utf-8").splitlines()
-    assert '"UDF MODULES","udfs.functions;addin.macros"' in lines
+    assert '"UDF MODULES","udfs.functions"' in lines
 
 
 # --- the xlwings Lite bundle -------------------------------------------------------

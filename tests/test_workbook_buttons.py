@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 
 import xlwings.server
+from typer.testing import CliRunner
 
 from addin import macros
+from addin.cli import app
 from udfs.model import build_model
 from udfs.risk import simulate
 from workbooks.business_case import write_business_case
@@ -23,7 +25,8 @@ def _shapes(path) -> dict[str, tuple[str, str, str]]:
 
 
 def _expected(table: dict) -> dict[str, tuple[str, str, str]]:
-    return {name: (sheet, cell, f"[0]!{macro}") for name, (sheet, cell, _, macro) in table.items()}
+    """Each button on its sheet, linked to its cell, naming no macro (the .xlsx has none)."""
+    return {name: (sheet, cell, "") for name, (sheet, cell, _, _) in table.items()}
 
 
 def test_every_script_binding_has_its_shape_in_the_generated_workbooks(tmp_path):
@@ -54,3 +57,12 @@ def test_an_upgraded_workbook_has_the_buttons(tmp_path):
     shutil.copy(old, tmp_path / "copy.xlsx")
     new = upgrade_workbook(tmp_path / "copy.xlsx", tmp_path / "new.xlsx").path
     assert _shapes(new) == _expected(CASE_BUTTONS)
+
+
+def test_an_xlsm_name_is_refused_and_nothing_is_written(tmp_path):
+    """An .xlsx package under an .xlsm name is a file Excel refuses to open."""
+    result = CliRunner().invoke(app, ["new", "--example", "-o", str(tmp_path / "case.xlsm")])
+    assert result.exit_code == 1
+    assert "expected an .xlsx name, got .xlsm" in result.output
+    assert "addin/bizcase.bas" in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -1,55 +1,66 @@
-"""Sheet buttons: shapes that run a macro or an xlwings script when clicked.
+"""Sheet buttons: shapes that run an xlwings script, or a VBA macro, when clicked.
 
-A button is a DrawingML shape (``xdr:sp``) in the sheet's drawing part. It runs
-a script two ways at once:
+A button is a DrawingML shape (``xdr:sp``) in the sheet's drawing part:
 
 - xlwings Lite and xlwings Server bind ``@script(button="[name]Sheet!A1")``: the
   shape is named ``name`` and carries a hyperlink to the cell ``A1`` it covers;
   clicking it selects that cell and the add-in runs the script.
-- Classic Excel runs the VBA Sub named in the shape's ``macro`` attribute
-  (``[0]!run_monte_carlo``, ``[0]`` meaning this workbook) once the workbook
-  holds the Sub (xlwings "Import Functions", saved as .xlsm).
+- Classic Excel runs the VBA Sub a shape's ``OnAction`` names. The shapes carry
+  none: an .xlsx holds no VBA, and a shape naming a Sub the workbook lacks makes
+  Excel say "Cannot run the macro" on every click. The classic route
+  (``addin/bizcase.bas``, imported into the workbook saved as .xlsm) brings the
+  Subs and a ``bizcase_assign_buttons`` Sub that sets each shape's ``OnAction``
+  from :data:`CASE_BUTTONS` and :data:`PORTFOLIO_BUTTONS`.
 
 An internal hyperlink on a drawing object is a ``hyperlink`` relationship of
 the drawing part whose target is ``#Sheet!A1`` with no ``TargetMode`` (only
 links out of the workbook are ``External``). That is what XlsxWriter writes for
 objects linked with ``internal:`` (``xlsxwriter/url.py``, ``_target_mode``),
-and its comparison tests check that output against files Excel saved. The
-``[0]!`` macro prefix is how Excel itself stores a shape's assigned macro.
-LibreOffice keeps the shapes, names and links when it re-saves a file, but
-drops the ``macro`` attribute.
+and its comparison tests check that output against files Excel saved.
+LibreOffice keeps the shapes, names and links when it re-saves a file.
 
 openpyxl neither writes shapes nor keeps them when it re-saves a file, so
-:func:`add_buttons` edits the saved file in place, like :mod:`workbooks.inject`:
-only the sheet, the drawing, their relationship parts and ``[Content_Types].xml``
-change; every other part is copied byte for byte. Charts already in the
-drawing stay.
+:func:`add_buttons` edits the saved file in place through
+:mod:`workbooks.package`: only the sheet, the drawing, their relationship parts
+and ``[Content_Types].xml`` change; every other part is copied byte for byte.
+Charts already in the drawing stay.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from xml.etree import ElementTree
 
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 from udfs.errors import BizcaseError
 
-from .inject import _escape, _free, _parts, _rels_path, _write
+from .package import (
+    MAIN,
+    OFFICE_RELS,
+    Package,
+    append,
+    child,
+    children,
+    create,
+    declare,
+    elements,
+    sheet_parts,
+)
 
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _XDR = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 _A = "http://schemas.openxmlformats.org/drawingml/2006/main"
-_DRAWING = f"{_REL_NS}/drawing"
-_HYPERLINK = f"{_REL_NS}/hyperlink"
+_DRAWING = f"{OFFICE_RELS}/drawing"
+_HYPERLINK = f"{OFFICE_RELS}/hyperlink"
 _DRAWING_TYPE = "application/vnd.openxmlformats-officedocument.drawing+xml"
+_EMPTY_DRAWING = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<xdr:wsDr xmlns:xdr="{_XDR}" xmlns:a="{_A}"/>'
+).encode()
+_ANCHORS = ("twoCellAnchor", "oneCellAnchor", "absoluteAnchor")
 
 # CT_Worksheet children that come after <drawing> (ECMA-376 Part 1, 18.3.1.99).
 _AFTER_DRAWING = {
@@ -79,7 +90,8 @@ class Button:
 
     ``name`` is the shape name xlwings Lite binds (``button="[name]Sheet!cell"``);
     the shape covers ``cell`` and ``columns`` columns by two rows from it, and
-    links to ``cell``. ``macro`` is the VBA Sub classic Excel runs.
+    links to ``cell``. ``macro`` is the VBA Sub the classic route assigns to it
+    (not written into the file, which holds no VBA).
     """
 
     name: str
@@ -101,16 +113,11 @@ def add_buttons(path: str | Path, buttons: list[Button]) -> None:
     A shape of the same name already on that sheet is replaced, so adding the
     same buttons twice leaves one of each.
     """
-    path = Path(path)
-    if not zipfile.is_zipfile(path):
-        raise BizcaseError(f"{path}: not an Excel workbook (.xlsx)")
-    with zipfile.ZipFile(path) as z:
-        parts = _parts(z)
-        infos = {i.filename: i for i in z.infolist()}
-    sheets = _sheet_parts(parts, path)
+    package = Package.open(path)
+    sheets = sheet_parts(package)
     by_sheet: dict[str, list[Button]] = defaultdict(list)
     for button in buttons:
-        _check(button, sheets, path)
+        _check(button, sheets, package.path)
         if any(b.name == button.name for b in by_sheet[button.sheet]):
             raise BizcaseError(
                 f"{path}: two buttons named {button.name!r} on sheet {button.sheet!r}; "
@@ -118,9 +125,9 @@ def add_buttons(path: str | Path, buttons: list[Button]) -> None:
             )
         by_sheet[button.sheet].append(button)
     for sheet, group in by_sheet.items():
-        drawing = _drawing_of(parts, sheets[sheet], path)
-        _add_shapes(parts, drawing, group)
-    _write(path, parts, infos)
+        drawing = _drawing_of(package, sheets[sheet])
+        _add_shapes(package, drawing, group)
+    package.save()
 
 
 def read_buttons(path: str | Path) -> list[dict]:
@@ -132,50 +139,58 @@ def read_buttons(path: str | Path) -> list[dict]:
     ``None`` when it has no internal link) and ``cell`` (``"M3"``, the linked
     cell when it is on the shape's own sheet).
     """
-    path = Path(path)
-    if not zipfile.is_zipfile(path):
-        raise BizcaseError(f"{path}: not an Excel workbook (.xlsx)")
-    with zipfile.ZipFile(path) as z:
-        parts = _parts(z)
-    ns = {"xdr": _XDR, "a": _A}
+    package = Package.open(path)
     found = []
-    for sheet, sheet_part in _sheet_parts(parts, path).items():
-        for rel in _relationships(parts.get(_rels_path(sheet_part), b"")).values():
-            if rel["Type"] != _DRAWING:
+    for sheet, sheet_part in sheet_parts(package).items():
+        for rel in package.relationships(sheet_part):
+            if rel.type != _DRAWING or rel.part not in package:
                 continue
-            drawing = _resolve(sheet_part, rel["Target"])
-            if drawing not in parts:
-                continue
-            links = _relationships(parts.get(_rels_path(drawing), b""))
-            root = ElementTree.fromstring(parts[drawing])
-            for anchor in root:
-                start = anchor.find("xdr:from", ns)
+            links = {r.id: r.target for r in package.relationships(rel.part)}
+            for anchor in elements(package.xml(rel.part).documentElement):
+                start = child(anchor, _XDR, "from")
                 corner = None
                 if start is not None:
-                    col = int(start.findtext("xdr:col", "0", ns))
-                    row = int(start.findtext("xdr:row", "0", ns))
+                    col = int(_text(child(start, _XDR, "col")) or 0)
+                    row = int(_text(child(start, _XDR, "row")) or 0)
                     corner = f"{get_column_letter(col + 1)}{row + 1}"
-                for shape in anchor.iter(f"{{{_XDR}}}sp"):
-                    props = shape.find("xdr:nvSpPr/xdr:cNvPr", ns)
-                    click = props.find("a:hlinkClick", ns) if props is not None else None
+                for shape in anchor.getElementsByTagNameNS(_XDR, "sp"):
+                    props = _path(shape, "nvSpPr", "cNvPr")
+                    click = child(props, _A, "hlinkClick") if props is not None else None
                     target = None
                     if click is not None:
-                        link = links.get(click.get(f"{{{_REL_NS}}}id", ""))
-                        if link and link["Target"].startswith("#"):
-                            target = link["Target"][1:]
+                        link = links.get(click.getAttributeNS(OFFICE_RELS, "id"), "")
+                        if link.startswith("#"):
+                            target = link[1:]
                     link_sheet, _, cell = (target or "").rpartition("!")
                     found.append(
                         {
                             "sheet": sheet,
-                            "name": props.get("name") if props is not None else None,
-                            "label": "".join(t.text or "" for t in shape.iter(f"{{{_A}}}t")),
-                            "macro": shape.get("macro", ""),
+                            "name": props.getAttribute("name") if props is not None else None,
+                            "label": "".join(
+                                _text(t) for t in shape.getElementsByTagNameNS(_A, "t")
+                            ),
+                            "macro": shape.getAttribute("macro"),
                             "anchor": corner,
                             "target": None if target is None else f"{_unquote(link_sheet)}!{cell}",
                             "cell": cell if target and _unquote(link_sheet) == sheet else None,
                         }
                     )
     return found
+
+
+def _text(element) -> str:
+    if element is None:
+        return ""
+    return "".join(n.data for n in element.childNodes if n.nodeType == n.TEXT_NODE)
+
+
+def _path(element, *locals_):
+    """The descendant reached through ``xdr:`` children of these local names."""
+    for local in locals_:
+        if element is None:
+            return None
+        element = child(element, _XDR, local)
+    return element
 
 
 def _check(button: Button, sheets: dict, path: Path) -> None:
@@ -196,228 +211,136 @@ def _check(button: Button, sheets: dict, path: Path) -> None:
         raise BizcaseError(f"{where}: columns must be a whole number >= 1, got {button.columns!r}")
 
 
-def _sheet_parts(parts: dict, path: Path) -> dict[str, str]:
-    """Sheet name -> worksheet part name, in workbook order."""
-    try:
-        workbook = ElementTree.fromstring(parts["xl/workbook.xml"])
-    except KeyError:
-        raise BizcaseError(f"{path}: not an Excel workbook (no xl/workbook.xml)") from None
-    rels = _relationships(parts.get("xl/_rels/workbook.xml.rels", b""))
-    out = {}
-    for sheet in workbook.iter(f"{{{_MAIN}}}sheet"):
-        rel = rels.get(sheet.get(f"{{{_REL_NS}}}id", ""))
-        if rel is not None:
-            out[sheet.get("name")] = _resolve("xl/workbook.xml", rel["Target"])
-    return out
-
-
-def _relationships(rels: bytes) -> dict[str, dict]:
-    """Id -> attributes (``Type``, ``Target``, maybe ``TargetMode``) of a .rels part."""
-    if not rels:
-        return {}
-    root = ElementTree.fromstring(rels)
-    return {r.get("Id"): dict(r.attrib) for r in root.iter(f"{{{_PKG_REL_NS}}}Relationship")}
-
-
-def _resolve(source: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
-
-
-def _new_id(rels: str) -> str:
-    used = [int(i) for i in re.findall(r'\bId="rId(\d+)"', rels)]
-    return f"rId{max(used, default=0) + 1}"
-
-
-def _add_relationship(rels: str, kind: str, target: str) -> tuple[str, str]:
-    if not rels:
-        rels = (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<Relationships xmlns="{_PKG_REL_NS}"></Relationships>'
-        )
-    rid = _new_id(rels)
-    entry = f'<Relationship Id="{rid}" Type="{kind}" Target="{_escape(target)}"/>'
-    if rels.rstrip().endswith("/>") and "</Relationships>" not in rels:  # <Relationships/>
-        rels = re.sub(
-            r"<Relationships\b([^>]*)/>", rf"<Relationships\1>{entry}</Relationships>", rels
-        )
-    else:
-        rels = rels.replace("</Relationships>", entry + "</Relationships>", 1)
-    return rels, rid
-
-
-def _drawing_of(parts: dict, sheet_part: str, path: Path) -> str:
+def _drawing_of(package: Package, sheet_part: str) -> str:
     """The sheet's drawing part, created (and listed) when it has none."""
-    rels_part = _rels_path(sheet_part)
-    rels = parts.get(rels_part, b"").decode()
-    for rel in _relationships(rels.encode()).values():
-        if rel["Type"] == _DRAWING:
-            drawing = _resolve(sheet_part, rel["Target"])
-            if drawing not in parts:
+    for rel in package.relationships(sheet_part):
+        if rel.type == _DRAWING:
+            if rel.part not in package:
                 raise BizcaseError(
-                    f"{path}: {sheet_part} lists a drawing {drawing} that is missing"
+                    f"{package.where}: {sheet_part} lists a drawing {rel.part} that is missing"
                 )
-            return drawing
-    drawing = f"xl/drawings/drawing{_free(parts, 'xl/drawings', 'drawing')}.xml"
-    parts[drawing] = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<xdr:wsDr xmlns:xdr="{_XDR}" xmlns:a="{_A}" xmlns:r="{_REL_NS}"></xdr:wsDr>'
-    ).encode()
-    rels, rid = _add_relationship(
-        rels, _DRAWING, posixpath.relpath(drawing, posixpath.dirname(sheet_part))
+            return rel.part
+    drawing = package.free_name("xl/drawings", "drawing")
+    package.write(drawing, _EMPTY_DRAWING)
+    package.set_content_type(drawing, _DRAWING_TYPE)
+    rid = package.add_relationship(
+        sheet_part, _DRAWING, posixpath.relpath(drawing, posixpath.dirname(sheet_part))
     )
-    parts[rels_part] = rels.encode()
-    parts[sheet_part] = _insert_drawing(parts[sheet_part].decode(), rid).encode()
-    types = parts["[Content_Types].xml"].decode()
-    parts["[Content_Types].xml"] = types.replace(
-        "</Types>", f'<Override PartName="/{drawing}" ContentType="{_DRAWING_TYPE}"/></Types>', 1
-    ).encode()
+    # <drawing r:id=.../> goes where CT_Worksheet's element order wants it.
+    worksheet = package.edit(sheet_part).documentElement
+    after = next(
+        (
+            e
+            for e in elements(worksheet)
+            if e.namespaceURI == MAIN and e.localName in _AFTER_DRAWING
+        ),
+        None,
+    )
+    worksheet.insertBefore(create(worksheet, MAIN, "drawing", {(OFFICE_RELS, "id"): rid}), after)
     return drawing
 
 
-_TAG = re.compile(r"""<(/?)([\w.:-]+)((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""")
-
-
-def _insert_drawing(sheet: str, rid: str) -> str:
-    """Put ``<drawing r:id=.../>`` where CT_Worksheet's element order wants it."""
-    depth, root_tag, position = 0, None, None
-    for m in _TAG.finditer(sheet):
-        closing, name, attributes, empty = m.groups()
-        if closing:
-            depth -= 1
-            if depth == 0:
-                position = m.start() if position is None else position
-                break
-            continue
-        if root_tag is None:
-            root_tag = (name, attributes)
-        elif depth == 1 and name.rpartition(":")[2] in _AFTER_DRAWING and position is None:
-            position = m.start()
-        if not empty:
-            depth += 1
-    if root_tag is None or position is None:
-        raise BizcaseError("worksheet XML has no closing </worksheet>")
-    prefix = _prefix(root_tag[0])
-    declared = re.search(rf'xmlns:(\w+)="{re.escape(_REL_NS)}"', root_tag[1])
-    if declared:
-        element = f'<{prefix}drawing {declared.group(1)}:id="{rid}"/>'
-    else:
-        element = f'<{prefix}drawing xmlns:r="{_REL_NS}" r:id="{rid}"/>'
-    return sheet[:position] + element + sheet[position:]
-
-
-def _prefix(qualified: str) -> str:
-    """``"x:"`` for ``"x:worksheet"``, ``""`` for ``"worksheet"``."""
-    prefix, colon, _ = qualified.rpartition(":")
-    return prefix + colon
-
-
-def _add_shapes(parts: dict, drawing: str, buttons: list[Button]) -> None:
-    xml = parts[drawing].decode()
-    rels = parts.get(_rels_path(drawing), b"").decode()
-    root = re.search(r"<([\w.-]+:)?wsDr\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", xml)
-    if root is None:
-        raise BizcaseError(f"{drawing}: not a spreadsheet drawing (no wsDr element)")
-    declared = {
-        uri: p or "" for p, uri in re.findall(r'xmlns(?::([\w.-]+))?="([^"]*)"', root.group(2))
-    }
-    prefixes, extra = {}, []
-    for key, uri in (("xdr", _XDR), ("a", _A), ("r", _REL_NS)):
-        if uri in declared:
-            prefixes[key] = declared[uri] + ":" if declared[uri] else ""
-        else:
-            prefix = key
-            while prefix in declared.values():
-                prefix += "x"
-            declared[uri] = prefix
-            prefixes[key] = prefix + ":"
-            extra.append(f' xmlns:{prefix}="{uri}"')
-    if extra:
-        end = root.end() - (2 if root.group(0).endswith("/>") else 1)
-        xml = xml[:end] + "".join(extra) + xml[end:]
-
-    xdr = prefixes["xdr"]
+def _add_shapes(package: Package, drawing: str, buttons: list[Button]) -> None:
+    root = package.edit(drawing).documentElement
+    if (root.namespaceURI, root.localName) != (_XDR, "wsDr"):
+        raise BizcaseError(
+            f"{package.where}, {drawing}: not a spreadsheet drawing (no wsDr element)"
+        )
+    # Declared once on the root, so the shapes do not each repeat them.
+    for namespace in (_XDR, _A, OFFICE_RELS):
+        declare(root, namespace)
+    names = {b.name for b in buttons}
+    for anchor in elements(root):
+        if anchor.localName in _ANCHORS and any(
+            props.getAttribute("name") in names
+            for shape in children(anchor, _XDR, "sp")
+            if (props := _path(shape, "nvSpPr", "cNvPr")) is not None
+        ):
+            _remove_anchor(package, drawing, root, anchor)
+    ids = [
+        int(p.getAttribute("id"))
+        for p in root.getElementsByTagNameNS(_XDR, "cNvPr")
+        if p.getAttribute("id").isdigit()
+    ]
+    shape_id = max(ids, default=1)
     for button in buttons:
-        xml, rels = _remove_shape(xml, rels, button.name, xdr)
-    shape_id = max([int(i) for i in re.findall(r'<[\w.:-]*cNvPr\b[^>]*?\bid="(\d+)"', xml)] or [1])
-    anchors = []
-    for button in buttons:
-        rels, rid = _add_relationship(
-            rels, _HYPERLINK, f"#{_sheet_ref(button.sheet)}!{button.cell}"
+        rid = package.add_relationship(
+            drawing, _HYPERLINK, f"#{_sheet_ref(button.sheet)}!{button.cell}"
         )
         shape_id += 1
-        anchors.append(_anchor(button, shape_id, rid, prefixes))
-    closing = f"</{xdr}wsDr>"
-    if closing in xml:
-        at = xml.rindex(closing)
-        xml = xml[:at] + "".join(anchors) + xml[at:]
-    else:  # an empty <xdr:wsDr .../>
-        xml = re.sub(r"/>\s*$", ">" + "".join(anchors) + closing, xml.rstrip())
-    parts[drawing] = xml.encode()
-    parts[_rels_path(drawing)] = rels.encode()
+        _anchor(root, button, shape_id, rid)
 
 
-def _remove_shape(xml: str, rels: str, name: str, xdr: str) -> tuple[str, str]:
-    """Drop anchors holding a shape named ``name``, and the hyperlinks only they used."""
-    pattern = re.compile(
-        rf"<{xdr}(twoCellAnchor|oneCellAnchor|absoluteAnchor)\b.*?</{xdr}\1>", re.S
-    )
-    named = re.compile(
-        rf'<{xdr}sp\b.*?<{xdr}cNvPr\b[^>]*?\bname="{re.escape(_escape(name))}"', re.S
-    )
-    doomed = [m for m in pattern.finditer(xml) if named.search(m.group(0))]
-    for m in reversed(doomed):
-        xml = xml[: m.start()] + xml[m.end() :]
-    for m in doomed:
-        for rid in re.findall(r'\b[\w.-]+:id="([^"]+)"', m.group(0)):
-            if f'"{rid}"' in xml:  # still used by another shape
-                continue
-            for tag in re.findall(r"<Relationship\b[^>]*/>", rels):
-                if f'Id="{rid}"' in tag and f'Type="{_HYPERLINK}"' in tag:
-                    rels = rels.replace(tag, "", 1)
-    return xml, rels
+def _remove_anchor(package: Package, drawing: str, root, anchor) -> None:
+    """Drop an anchor, and the hyperlinks only it used."""
+    root.removeChild(anchor)
+    used = set()
+    for element in root.getElementsByTagName("*"):
+        for i in range(element.attributes.length):
+            attr = element.attributes.item(i)
+            if attr.namespaceURI == OFFICE_RELS:
+                used.add(attr.value)
+    links = {r.id for r in package.relationships(drawing) if r.type == _HYPERLINK}
+    for element in [anchor, *anchor.getElementsByTagName("*")]:
+        for i in range(element.attributes.length):
+            attr = element.attributes.item(i)
+            if attr.namespaceURI == OFFICE_RELS and attr.value in links - used:
+                package.remove_relationship(drawing, attr.value)
 
 
-def _anchor(button: Button, shape_id: int, rid: str, prefixes: dict) -> str:
-    x, a, r = prefixes["xdr"], prefixes["a"], prefixes["r"]
+def _anchor(root, button: Button, shape_id: int, rid: str) -> None:
+    """Append a two-cell anchor holding the button's shape to the drawing ``root``."""
     col = column_index_from_string(re.match(r"[A-Z]+", button.cell).group(0)) - 1
     row = int(re.search(r"\d+", button.cell).group(0)) - 1
 
-    def corner(tag: str, c: int, rw: int, offset: int) -> str:
-        return (
-            f"<{x}{tag}><{x}col>{c}</{x}col><{x}colOff>{offset}</{x}colOff>"
-            f"<{x}row>{rw}</{x}row><{x}rowOff>{offset}</{x}rowOff></{x}{tag}>"
-        )
+    def el(parent, namespace, local, attributes=None, text=None):
+        return append(parent, namespace, local, attributes, text)
 
-    label = _escape(button.label)
-    return (
-        f"<{x}twoCellAnchor>"
-        + corner("from", col, row, INSET)
-        + corner("to", col + button.columns, row + ROWS, 0)
-        + f'<{x}sp macro="[0]!{_escape(button.macro)}" textlink="">'
-        f"<{x}nvSpPr>"
-        f'<{x}cNvPr id="{shape_id}" name="{_escape(button.name)}" descr="{label}">'
-        f'<{a}hlinkClick {r}id="{rid}" tooltip="{label}"/>'
-        f"</{x}cNvPr><{x}cNvSpPr/></{x}nvSpPr>"
-        f"<{x}spPr>"
-        f'<{a}prstGeom prst="roundRect"><{a}avLst/></{a}prstGeom>'
-        f'<{a}solidFill><{a}srgbClr val="{FILL}"/></{a}solidFill>'
-        f'<{a}ln w="9525"><{a}solidFill><{a}srgbClr val="{BORDER}"/></{a}solidFill></{a}ln>'
-        f"</{x}spPr>"
-        f"<{x}txBody>"
-        f'<{a}bodyPr vertOverflow="clip" horzOverflow="clip" wrap="square" '
-        f'lIns="45720" tIns="0" rIns="45720" bIns="0" rtlCol="0" anchor="ctr"/>'
-        f"<{a}lstStyle/>"
-        f'<{a}p><{a}pPr algn="ctr"/><{a}r><{a}rPr lang="en-US" sz="1000" b="1">'
-        f'<{a}solidFill><{a}srgbClr val="{TEXT}"/></{a}solidFill>'
-        f'<{a}latin typeface="+mn-lt"/></{a}rPr>'
-        f"<{a}t>{label}</{a}t></{a}r></{a}p>"
-        f"</{x}txBody>"
-        f"</{x}sp>"
-        f"<{x}clientData/>"
-        f"</{x}twoCellAnchor>"
+    anchor = el(root, _XDR, "twoCellAnchor")
+    for tag, c, r, offset in (
+        ("from", col, row, INSET),
+        ("to", col + button.columns, row + ROWS, 0),
+    ):
+        corner = el(anchor, _XDR, tag)
+        el(corner, _XDR, "col", text=c)
+        el(corner, _XDR, "colOff", text=offset)
+        el(corner, _XDR, "row", text=r)
+        el(corner, _XDR, "rowOff", text=offset)
+    shape = el(anchor, _XDR, "sp", {"macro": "", "textlink": ""})
+    nv = el(shape, _XDR, "nvSpPr")
+    props = el(nv, _XDR, "cNvPr", {"id": shape_id, "name": button.name, "descr": button.label})
+    el(props, _A, "hlinkClick", {(OFFICE_RELS, "id"): rid, "tooltip": button.label})
+    el(nv, _XDR, "cNvSpPr")
+    sp_pr = el(shape, _XDR, "spPr")
+    el(el(sp_pr, _A, "prstGeom", {"prst": "roundRect"}), _A, "avLst")
+    el(el(sp_pr, _A, "solidFill"), _A, "srgbClr", {"val": FILL})
+    el(el(el(sp_pr, _A, "ln", {"w": 9525}), _A, "solidFill"), _A, "srgbClr", {"val": BORDER})
+    body = el(shape, _XDR, "txBody")
+    el(
+        body,
+        _A,
+        "bodyPr",
+        {
+            "vertOverflow": "clip",
+            "horzOverflow": "clip",
+            "wrap": "square",
+            "lIns": 45720,
+            "tIns": 0,
+            "rIns": 45720,
+            "bIns": 0,
+            "rtlCol": 0,
+            "anchor": "ctr",
+        },
     )
+    el(body, _A, "lstStyle")
+    paragraph = el(body, _A, "p")
+    el(paragraph, _A, "pPr", {"algn": "ctr"})
+    run = el(paragraph, _A, "r")
+    run_pr = el(run, _A, "rPr", {"lang": "en-US", "sz": 1000, "b": 1})
+    el(el(run_pr, _A, "solidFill"), _A, "srgbClr", {"val": TEXT})
+    el(run_pr, _A, "latin", {"typeface": "+mn-lt"})
+    el(run, _A, "t", text=button.label)
+    el(anchor, _XDR, "clientData")
 
 
 def _sheet_ref(sheet: str) -> str:
@@ -436,7 +359,8 @@ def _unquote(sheet: str) -> str:
 
 
 #: The buttons of the generated workbooks: shape name -> (sheet, cell it covers, label,
-#: classic macro). addin.macros binds its scripts to these names and cells.
+#: classic macro). addin.macros binds its scripts to these names and cells, and
+#: addin/bizcase.bas assigns the macros to these names.
 CASE_BUTTONS = {
     "btnMonteCarlo": ("Cover", "M4", "Run Monte Carlo", "bizcase_monte_carlo"),
     "btnSensitivity": ("Cover", "M7", "Run sensitivity", "bizcase_sensitivity"),

@@ -46,8 +46,18 @@ def save_atomically(workbook, path: str | Path, overwrite: bool = False, finish=
     path = Path(path)
     if path.exists() and not overwrite:
         raise BizcaseError(f"{path}: already exists; pass --force to overwrite it")
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise BizcaseError(f"{path}: the workbook needs an .xlsx name")
+    if path.suffix.lower() == ".xlsm":
+        # An .xlsm name promises a macro-enabled package (another content type, a
+        # VBA project); Excel refuses an .xlsx package under that name.
+        raise BizcaseError(
+            f"{path}: bizcase writes workbooks without macros; expected an .xlsx name, "
+            "got .xlsm (for the classic buttons, import addin/bizcase.bas in Excel and "
+            "save as .xlsm there)"
+        )
+    if path.suffix.lower() != ".xlsx":
+        raise BizcaseError(
+            f"{path}: the workbook needs an .xlsx name, got {path.suffix or 'no extension'!r}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(tmp: Path) -> None:

@@ -356,7 +356,8 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
             c.number_format = FORMATS["currency"] if i < 4 else "0"
             c.fill = SNAPSHOT_FILL
     last_frontier = 4 + len(report.frontier)
-    scatter = ScatterChart()
+    # CT_ScatterChart requires <c:scatterStyle>; openpyxl writes it only when set.
+    scatter = ScatterChart(scatterStyle="lineMarker")
     scatter.title = "Efficient frontier"
     scatter.style = 13
     scatter.x_axis.title = "Capital budget"

@@ -136,7 +136,8 @@ def risk_sheet(sim: Simulation, case_name: str, currency: str) -> Workbook:
     hist.x_axis.tickLblPos = "low"
     hist.height, hist.width = 7.5, 14
     ws.add_chart(hist, "I4")
-    curve = ScatterChart()
+    # CT_ScatterChart requires <c:scatterStyle>; openpyxl writes it only when set.
+    curve = ScatterChart(scatterStyle="lineMarker")
     curve.title = "S-curve: probability NPV is at most"
     curve.style = 13
     curve.series.append(
