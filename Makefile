@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(PY) tests/benchmarks/bench_workbook.py
 	$(PY) tests/benchmarks/bench_rollup.py
 	$(PY) tests/benchmarks/bench_risk.py
+	$(PY) tests/benchmarks/bench_limits.py
 
 ## lint: ruff lint and format check
 lint: $(STAMP)

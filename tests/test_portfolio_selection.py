@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from udfs.errors import InputError
+from udfs import portfolio
 from udfs.portfolio import Case, frontier, rank, recommend, select
 
 N_RANDOM = 40
@@ -378,3 +379,13 @@ def test_recommendation_without_revenue_says_growth_and_margin_do_not_exist():
     action, why = recommend(_case("concept", 1e6, [0, 0, 0], [-10, -10, -10]))
     assert action == "invest"
     assert "growth n/a" in why and "margin n/a" in why
+
+
+def test_a_selection_without_a_proven_optimum_in_time_fails_with_the_reason(monkeypatch):
+    """Ten yearly budgets over 500 cases: far beyond what HiGHS proves in one second
+    (over 300 s on the 2-core reference machine), so the search stops with advice."""
+    monkeypatch.setattr(portfolio, "SELECT_SECONDS", 1.0)
+    rng = np.random.default_rng(1)
+    costs = rng.lognormal(15, 0.8, (500, 10))
+    with pytest.raises(InputError, match=r"no proven best set of 500 projects within 1 s"):
+        portfolio.select(rng.lognormal(15, 1, 500), costs, costs.sum(axis=0) * 0.3)

@@ -195,6 +195,12 @@ def _normalised(column: pd.Series) -> pd.Series:
     return (c - c.min()) / span if span > 0 else c * 0.0
 
 
+#: How long the exact selection may search before it gives up with a reason: a total
+#: budget over thousands of cases takes seconds, ten yearly budgets over hundreds of
+#: cases can take far longer (README, "Limits").
+SELECT_SECONDS = 120.0
+
+
 def select(values, costs, budget, mandatory=None, groups=None, depends_on=None) -> np.ndarray:
     """The set of projects that maximises total value within the capital limits.
 
@@ -259,12 +265,18 @@ def select(values, costs, budget, mandatory=None, groups=None, depends_on=None) 
         constraints=constraints,
         integrality=np.ones(n),
         bounds=Bounds(lower, np.ones(n)),
-        options={"mip_rel_gap": 0.0},
+        options={"mip_rel_gap": 0.0, "time_limit": SELECT_SECONDS},
     )
     if result.status == 2:
         raise InputError(
             "mandatory, groups, depends_on and budget: no set of projects "
             "satisfies all of them together"
+        )
+    if result.status == 1:
+        raise InputError(
+            f"selection: no proven best set of {n} projects within {SELECT_SECONDS:.0f} s "
+            f"({c.shape[1]} budget period(s)); a total budget instead of yearly ones, or "
+            "fewer cases, is solved in seconds (README, Limits)"
         )
     if result.status != 0 or result.x is None:
         raise InputError(
