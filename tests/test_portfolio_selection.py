@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from udfs.errors import InputError
 from udfs import portfolio
+from udfs.errors import InputError
 from udfs.portfolio import Case, frontier, rank, recommend, select
 
 N_RANDOM = 40
