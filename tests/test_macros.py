@@ -117,7 +117,10 @@ def case_folder(tmp_path_factory) -> Path:
 
 
 def _rollup(case_folder: Path, target: Path, *options) -> Path:
-    result = cli("rollup", case_folder, "-o", target, *options)
+    # the examples are in EUR and USD: one portfolio currency, USD converted
+    result = cli(
+        "rollup", case_folder, "-o", target, "--currency", "EUR", "--fx", "USD=0.92", *options
+    )
     assert result.exit_code == 0, result.stderr
     return target
 

@@ -62,6 +62,10 @@ def read_case_fast(path: str | Path) -> tuple[BusinessCaseFile, dict[str, float]
             names = defined_names(archive)
     except (KeyError, zipfile.BadZipFile, ElementTree.ParseError) as e:
         raise WorkbookError(f"{path}: damaged workbook ({e})") from None
+    if "In_Scenario" not in names and "Port_NPV" in names:
+        raise WorkbookError(
+            f"{path}: a bizcase portfolio workbook, not a business case; roll up the cases"
+        )
     if "In_Scenario" not in names:
         raise WorkbookError(f"{path}: not a bizcase workbook (no In_Scenario name)")
     try:
