@@ -3,19 +3,22 @@
     python tests/benchmarks/bench_rollup.py [--workbooks N]
 
 The folder holds copies of the four bundled examples under distinct names (a
-case's id is its file name when the spec gives none). bizcase reads each
-file's defined names and inputs, evaluates it with the engine and builds the
-portfolio; the baseline only opens each file with openpyxl in read-only mode
-and closes it again.
+case's id is its file name when the spec gives none), each with its own
+discount rate written into the file, so that no copy is a duplicate of another
+(the rollup counts identical inputs once). bizcase reads each file's defined
+names and inputs, evaluates it with the engine and builds the portfolio; the
+baseline only opens each file with openpyxl in read-only mode and closes it
+again. The examples are in EUR and USD: the portfolio is in EUR at USD 1 = EUR 0.92.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
-import shutil
+import re
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -35,8 +38,8 @@ def main() -> None:
         sources = [write_business_case(example_spec(n), Path(tmp) / f"{n}.xlsx") for n in EXAMPLES]
         folder.mkdir()
         for i in range(args.workbooks):
-            shutil.copy(sources[i % len(sources)], folder / f"case-{i:05d}.xlsx")
-        paths = workbook_paths([folder])
+            _copy_with_rate(sources[i % len(sources)], folder / f"case-{i:05d}.xlsx", i)
+        paths = workbook_paths([folder]).paths
 
         start = time.perf_counter()
         for p in paths:
@@ -47,7 +50,7 @@ def main() -> None:
         rolled = read_cases(paths)
         reading = time.perf_counter() - start
         start = time.perf_counter()
-        report = build_report(rolled)
+        report = build_report(rolled, currency="EUR", rates={"USD": 0.92})
         build_portfolio(report).save(Path(tmp) / "portfolio.xlsx")
         building = time.perf_counter() - start
     total = reading + building
@@ -73,8 +76,30 @@ def main() -> None:
     print(f"| bizcase: whole rollup | {total:.1f} | {1000 * total / n:.1f} |")
     print(
         f"\nWhole rollup vs merely opening with openpyxl: {opening / total:.1f}x faster "
-        f"({len(rolled.cases)} cases, {len(rolled.exceptions)} exceptions)."
+        f"({len(rolled.cases)} cases, {len(rolled.exceptions)} exceptions, "
+        f"{len(rolled.duplicates)} duplicates)."
     )
+
+
+def _copy_with_rate(source: Path, target: Path, i: int) -> None:
+    """A copy whose In_DiscountRate cell holds 5% + i x 0.001%, written into the sheet XML."""
+    with zipfile.ZipFile(source) as archive:
+        book = archive.read("xl/workbook.xml").decode()
+        ref = re.search(r'<definedName[^>]*name="In_DiscountRate"[^>]*>([^<]+)<', book)[1]
+        sheet, cell = ref.replace("$", "").split("!")
+        position = re.findall(r"<sheet [^>]*name=\"([^\"]+)\"", book).index(sheet.strip("'"))
+        member = f"xl/worksheets/sheet{position + 1}.xml"
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in archive.infolist():
+                data = archive.read(info.filename)
+                if info.filename == member:
+                    data, n = re.subn(
+                        rf'(<c r="{cell}"[^>]*>)<v>[^<]*</v>'.encode(),
+                        rf"\g<1><v>{0.05 + i * 1e-5!r}</v>".encode(),
+                        data,
+                    )
+                    assert n == 1, f"{source}: In_DiscountRate at {ref} is not a plain value"
+                out.writestr(info, data)
 
 
 if __name__ == "__main__":
