@@ -233,9 +233,8 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     crit_selected = f"Flows!$D$2:$D${flows_last}"
 
     # Consolidated P&L and cash flow by year: formulas over the case rows.
-    consolidated[
-        "A1"
-    ].value = f"Consolidated by year, {report.currency} (formulas over the case rows)"
+    title = f"Consolidated by year, {report.currency} (formulas over the case rows)"
+    consolidated["A1"].value = title
     consolidated["A1"].font = TITLE_FONT
     consolidated.append([])
     consolidated["A3"].value = "Measure"
@@ -412,7 +411,8 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     )
     exceptions_ws.append(["File", "Output", "Value in the file", "Engine"])
     for path, name, cached, engine in report.overrides:
-        exceptions_ws.append([str(path), name, cached, engine])
+        exceptions_ws.append([None, name, cached, engine])
+        write_text(exceptions_ws.cell(row=exceptions_ws.max_row, column=1), str(path))
     exceptions_ws.append([])
     exceptions_ws.append(["Duplicates: the same inputs as a case already counted; counted once"])
     exceptions_ws.append(["File", "Same inputs as (counted)"])

@@ -3,9 +3,10 @@
     python tests/benchmarks/bench_rollup.py [--workbooks N]
 
 The folder holds copies of the four bundled examples under distinct names (a
-case's id is its file name when the spec gives none), each with its own
-discount rate written into the file, so that no copy is a duplicate of another
-(the rollup counts identical inputs once). bizcase reads each file's defined
+case's id is its file name when the spec gives none), each with its own case
+name written into its recorded spec, so that no copy is a duplicate of another
+(the rollup counts identical inputs once) while the numbers, and so the work
+of selection, stay those of the four examples. bizcase reads each file's defined
 names and inputs, evaluates it with the engine and builds the portfolio; the
 baseline only opens each file with openpyxl in read-only mode and closes it
 again. The examples are in EUR and USD: the portfolio is in EUR at USD 1 = EUR 0.92.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import tempfile
 import time
 import zipfile
@@ -35,10 +35,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "cases"
-        sources = [write_business_case(example_spec(n), Path(tmp) / f"{n}.xlsx") for n in EXAMPLES]
+        specs = [example_spec(n) for n in EXAMPLES]
+        sources = [write_business_case(s, Path(tmp) / f"{s.meta.name[:8]}.xlsx") for s in specs]
         folder.mkdir()
         for i in range(args.workbooks):
-            _copy_with_rate(sources[i % len(sources)], folder / f"case-{i:05d}.xlsx", i)
+            k = i % len(sources)
+            _copy_renamed(sources[k], folder / f"case-{i:05d}.xlsx", specs[k].meta.name, i)
         paths = workbook_paths([folder]).paths
 
         start = time.perf_counter()
@@ -81,25 +83,22 @@ def main() -> None:
     )
 
 
-def _copy_with_rate(source: Path, target: Path, i: int) -> None:
-    """A copy whose In_DiscountRate cell holds 5% + i x 0.001%, written into the sheet XML."""
-    with zipfile.ZipFile(source) as archive:
-        book = archive.read("xl/workbook.xml").decode()
-        ref = re.search(r'<definedName[^>]*name="In_DiscountRate"[^>]*>([^<]+)<', book)[1]
-        sheet, cell = ref.replace("$", "").split("!")
-        position = re.findall(r"<sheet [^>]*name=\"([^\"]+)\"", book).index(sheet.strip("'"))
-        member = f"xl/worksheets/sheet{position + 1}.xml"
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
-            for info in archive.infolist():
-                data = archive.read(info.filename)
-                if info.filename == member:
-                    data, n = re.subn(
-                        rf'(<c r="{cell}"[^>]*>)<v>[^<]*</v>'.encode(),
-                        rf"\g<1><v>{0.05 + i * 1e-5!r}</v>".encode(),
-                        data,
-                    )
-                    assert n == 1, f"{source}: In_DiscountRate at {ref} is not a plain value"
-                out.writestr(info, data)
+def _copy_renamed(source: Path, target: Path, name: str, i: int) -> None:
+    """A copy whose recorded spec names the case "<name> #i", edited in the sheet XML."""
+    old = f'"name":"{name}"'.encode()
+    new = f'"name":"{name} #{i:05d}"'.encode()
+    with (
+        zipfile.ZipFile(source) as archive,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
+        found = 0
+        for info in archive.infolist():
+            data = archive.read(info.filename)
+            if info.filename.startswith("xl/worksheets/") and old in data:
+                found += data.count(old)
+                data = data.replace(old, new)
+            out.writestr(info, data)
+    assert found == 1, f"{source}: the recorded spec's name {name!r} not found once"
 
 
 if __name__ == "__main__":
