@@ -237,7 +237,8 @@ def refresh_portfolio(book: xw.Book):
 
     ids = [str(x) for x in column("ID", "")]
     if "Currency" in col:  # workbooks from before one-currency portfolios have no column
-        _check_converted(book, ids, column("Currency", ""), column("FX rate", None))
+        rates = column("FX rate", None) if "FX rate" in col else [None] * len(rows)
+        _check_converted(book, ids, column("Currency", ""), rates)
     frame = pd.DataFrame(
         {
             k: pd.to_numeric(column(c, np.nan))
