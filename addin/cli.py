@@ -32,7 +32,14 @@ from workbooks.examples.generated import varied_specs
 from workbooks.files import refuse_read_only
 from workbooks.projects import example_projects_path, read_projects
 from workbooks.reader import read_business_case
-from workbooks.rollup import build_report, read_cases, workbook_paths
+from workbooks.rollup import (
+    Settings,
+    build_report,
+    check_output,
+    load_settings,
+    read_cases,
+    workbook_paths,
+)
 
 app = typer.Typer(
     name="bizcase",
@@ -263,19 +270,46 @@ def rollup(
             "--target", help="Portfolio NPV target; reports the probability of missing it."
         ),
     ] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            "--currency",
+            help="The portfolio's currency (default: the cases' own, when they all share one).",
+        ),
+    ] = None,
+    fx: Annotated[
+        str | None,
+        typer.Option(
+            "--fx",
+            help="Rates for cases in other currencies: the value of one unit in the portfolio "
+            "currency, e.g. USD=0.92,GBP=1.17.",
+        ),
+    ] = None,
+    settings: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            help='Portfolio settings (TOML): currency = "EUR" and an [fx] table of CODE = RATE; '
+            "--currency and --fx override it.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the totals as JSON.")] = False,
 ):
     """Roll a folder of business cases up into a portfolio workbook, and choose what to fund.
 
-    Exit status: 0 when every file rolled up, 3 when some could not be read (they are listed
-    on the Exceptions sheet), 1 when nothing could be done.
+    Every amount is in one currency: cases in another need a rate (--fx), or the rollup
+    fails naming them and writes nothing. A case whose inputs equal another's (a copy)
+    counts once. Exit status: 0 when every file rolled up, 3 when some could not be read
+    (they are listed on the Exceptions sheet), 1 when nothing could be done, 2 for bad usage.
 
     \b
     Example (the cases `make demo` writes):
-      bizcase rollup demo-output/cases -o portfolio.xlsx --budget 20000000
+      bizcase rollup demo-output/cases -o p.xlsx --budget 20000000 --currency EUR --fx USD=0.92
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from udfs.portfolio import parse_rates
 
     if budget is not None and budget_by_year is not None:
         _fail("give --budget or --budget-by-year, not both", status=2)
@@ -290,7 +324,16 @@ def rollup(
                 f"--budget-by-year: expected numbers separated by commas; got {budget_by_year!r}",
                 status=2,
             )
-    paths = workbook_paths(inputs)
+    try:
+        options = load_settings(settings) if settings is not None else Settings()
+        rates = {**options.rates, **(parse_rates(fx) if fx is not None else {})}
+        found = workbook_paths(inputs)
+        check_output(output, found.paths)
+    except BizcaseError as e:
+        _fail(str(e), status=2)
+    for _file, note in found.left_out:
+        typer.echo(f"bizcase: {note}", err=True)
+    paths = found.paths
     if not paths:
         _fail("no files to roll up")
     with Progress(
@@ -301,7 +344,14 @@ def rollup(
         console=Console(stderr=True),
     ) as progress:
         task = progress.add_task("read", total=len(paths))
-        rolled = read_cases(paths, progress=lambda _: progress.advance(task))
+        rolled = read_cases(
+            paths, progress=lambda _: progress.advance(task), left_out=found.left_out
+        )
+    for copy, counted in rolled.duplicates:
+        typer.echo(
+            f"bizcase: {copy} has the same inputs as {counted}: a duplicate, counted once",
+            err=True,
+        )
     try:
         with Progress(
             TextColumn("simulating cases"),
@@ -322,6 +372,8 @@ def rollup(
                 correlation=correlation,
                 target=target,
                 progress=lambda k: progress.advance(task, k),
+                currency=currency if currency is not None else options.currency,
+                rates=rates,
             )
         from workbooks.portfolio_workbook import write_portfolio
 
@@ -339,6 +391,8 @@ def rollup(
             json.dumps(
                 {
                     "cases": m.cases,
+                    "currency": report.currency,
+                    "fx": {c.currency: c.fx_rate for c in report.aligned.cases},
                     "npv": m.npv,
                     "enpv": m.enpv,
                     "capital": m.capital,
@@ -350,6 +404,10 @@ def rollup(
                         if s
                     ],
                     "exceptions": [{"file": str(f), "reason": r} for f, r in rolled.exceptions],
+                    "duplicates": [
+                        {"file": str(f), "same_as": str(k)} for f, k in rolled.duplicates
+                    ],
+                    "left_out": [{"file": str(f), "reason": r} for f, r in rolled.left_out],
                     "simulation": None
                     if report.simulation is None
                     else {k: _json_number(v) for k, v in report.simulation.summary().items()},
@@ -359,7 +417,7 @@ def rollup(
         )
     else:
         typer.echo(
-            f"wrote {path}: {m.cases} cases, NPV {_money(m.npv)}, eNPV "
+            f"wrote {path}: {m.cases} cases, in {report.currency}: NPV {_money(m.npv)}, eNPV "
             f"{_money(m.enpv)}, capital {_money(m.capital)}; funded "
             f"{int(report.selected.sum())} with NPV {_money(selected_npv)}"
         )

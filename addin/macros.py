@@ -38,6 +38,7 @@ import math
 import numpy as np
 import xlwings as xw
 
+from udfs.errors import InputError
 from udfs.expr import column_letter
 from udfs.model import Model, evaluate
 from udfs.portfolio import rank, select
@@ -243,7 +244,9 @@ def refresh_portfolio(book: xw.Book):
     Reads the case rows (values edited by hand included), the capital by year on
     Flows, the budget (total ``In_Budget`` or ``In_BudgetByYear``), what selection
     maximises and the ranking key (``In_SelectBy``, ``In_RankBy``), and the
-    constraints in the table (Mandatory, Group, Depends on).
+    constraints in the table (Mandatory, Group, Depends on). Amounts must all be
+    in the portfolio's currency (``Port_Currency``): a row in another currency
+    without a positive FX rate stops the refresh, naming the case.
     """
     import pandas as pd
 
@@ -256,6 +259,9 @@ def refresh_portfolio(book: xw.Book):
         return [default if r[col[name]] in (None, "") else r[col[name]] for r in rows]
 
     ids = [str(x) for x in column("ID", "")]
+    if "Currency" in col:  # workbooks from before one-currency portfolios have no column
+        rates = column("FX rate", None) if "FX rate" in col else [None] * len(rows)
+        _check_converted(book, ids, column("Currency", ""), rates)
     frame = pd.DataFrame(
         {
             k: pd.to_numeric(column(c, np.nan))
@@ -292,6 +298,23 @@ def refresh_portfolio(book: xw.Book):
     sheet.range((2, col["Rank"] + 1)).value = [[int(r)] for r in ranks]
     sheet.range((2, col["Selected"] + 1)).value = [[int(x)] for x in chosen]
     return book
+
+
+def _check_converted(book, ids: list[str], currencies: list, rates: list) -> None:
+    """Every row's amounts are in the portfolio's currency, or converted at a rate."""
+    own = str(book.names["Port_Currency"].refers_to_range.value or "").strip().upper()
+    unconverted = [
+        f"{case_id} ({currency})"
+        for case_id, currency, rate in zip(ids, currencies, rates, strict=True)
+        if str(currency).strip().upper() != own
+        and not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0)
+    ]
+    if unconverted:
+        raise InputError(
+            f"Cases, FX rate: no rate to {own} for {', '.join(unconverted)}; a portfolio "
+            f"adds one currency: give each such case its rate and its NPV, eNPV and capital "
+            f"in {own}, or roll the cases up again with --fx"
+        )
 
 
 def _capital_by_year(book, ids: list[str]) -> np.ndarray:

@@ -64,8 +64,8 @@ FUNCTION_ARGUMENTS = {
     "BC_CAC_PAYBACK": ("cac", "arpu", "gross_margin"),
     # Portfolio functions (issue: portfolio rollup).
     "BC_ROLLUP": ("table", "group_by", "measures"),
-    "BC_SELECT": ("values", "costs", "budget", "mandatory", "groups", "depends_on"),
-    "BC_FRONTIER": ("values", "costs", "points"),
+    "BC_SELECT": ("values", "costs", "budget", "mandatory", "groups", "depends_on", "currencies"),
+    "BC_FRONTIER": ("values", "costs", "points", "currencies"),
     # Risk functions (issue: risk and uncertainty).
     "BC_SIMULATE": (
         "rate",
@@ -100,7 +100,9 @@ OPTIONAL_ARGUMENTS = frozenset(
         ("BC_SELECT", "mandatory"),
         ("BC_SELECT", "groups"),
         ("BC_SELECT", "depends_on"),
+        ("BC_SELECT", "currencies"),
         ("BC_FRONTIER", "points"),
+        ("BC_FRONTIER", "currencies"),
         ("BC_SIMULATE", "trials"),
         ("BC_SIMULATE", "seed"),
     }

@@ -119,16 +119,19 @@ def case_folder(tmp_path_factory) -> Path:
 
 
 def _rollup(case_folder: Path, target: Path, *options) -> Path:
-    result = cli("rollup", case_folder, "-o", target, *options)
+    # the examples are in EUR and USD: one portfolio currency, USD converted
+    result = cli(
+        "rollup", case_folder, "-o", target, "--currency", "EUR", "--fx", "USD=0.92", *options
+    )
     assert result.exit_code == 0, result.stderr
     return target
 
 
 @pytest.fixture(scope="module")
 def portfolio_file(case_folder, tmp_path_factory) -> Path:
-    # capital: 1.92M, 11.8M, 2.55M, 0.6M; a 5M budget funds two of the three small cases
+    # capital in EUR: 1.92M, 10.9M, 2.35M, 0.6M; a 4.5M budget funds two of the three small cases
     target = tmp_path_factory.mktemp("portfolio") / "portfolio.xlsx"
-    return _rollup(case_folder, target, "--budget", 5_000_000)
+    return _rollup(case_folder, target, "--budget", 4_500_000)
 
 
 def _sheet_index(payload: dict, name: str) -> int:

@@ -1,5 +1,5 @@
 """Rolling a folder of business-case workbooks up (:mod:`workbooks.rollup`,
-:mod:`workbooks.fast_reader`, ``bizcase rollup``).
+:mod:`workbooks.reader`, ``bizcase rollup``).
 
 The folder holds the four shipped examples (``bizcase new --all-examples``),
 six generated cases (:func:`workbooks.examples.generated.varied_specs`) and four
@@ -53,6 +53,9 @@ REASONS = {
 }
 
 
+FX = ("--currency", "EUR", "--fx", "USD=0.92")  # the examples are in EUR and USD
+
+
 def run(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
@@ -82,7 +85,7 @@ def good_files(folder) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def rolled(folder):
-    return read_cases(workbook_paths([folder]))
+    return read_cases(workbook_paths([folder]).paths)
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +135,7 @@ def test_exception_reason_names_the_file_and_says_what_is_wrong(rolled, name):
 
 def test_cli_rollup_with_exceptions_exits_3_and_still_writes_the_workbook(folder, rolled, tmp_path):
     output = tmp_path / "portfolio.xlsx"
-    result = run("rollup", folder, "-o", output)
+    result = run("rollup", folder, "-o", output, *FX)
     assert result.exit_code == 3, (result.stdout, result.stderr)
     assert output.is_file()
     assert "10 cases" in result.stdout
@@ -153,7 +156,7 @@ def test_cli_rollup_with_exceptions_exits_3_and_still_writes_the_workbook(folder
 
 
 def test_cli_rollup_of_only_good_files_exits_0(good_files, tmp_path):
-    result = run("rollup", *good_files, "-o", tmp_path / "portfolio.xlsx")
+    result = run("rollup", *good_files, "-o", tmp_path / "portfolio.xlsx", *FX)
     assert result.exit_code == 0, result.stderr
 
 

@@ -33,6 +33,7 @@ from workbooks.rollup import RolledUp, build_report
 RTOL = 1e-9
 ATOL = 1e-6  # currency units, for totals that are (nearly) zero
 NPV_EDIT = 1_234_567.0
+FX = {"currency": "EUR", "rates": {"USD": 0.92}}  # the examples are in EUR and USD
 CONSOLIDATED_ROWS = {
     "Revenue": "revenue",
     "EBITDA": "ebitda",
@@ -62,11 +63,11 @@ def built(tmp_path_factory, soffice):
     root = tmp_path_factory.mktemp("portfolio")
     rolled = _rolled()
     capital = sum(c.capital.sum() for c in rolled.cases)
-    years = build_report(rolled).aligned.years
+    years = build_report(rolled, **FX).aligned.years
     by_year_budget = [round(0.4 * capital / years.size, -3)] * years.size
     reports = {
-        "by_year": build_report(rolled, budget_by_year=by_year_budget),
-        "total": build_report(rolled, budget=round(0.5 * capital, -3), value_key="enpv"),
+        "by_year": build_report(rolled, budget_by_year=by_year_budget, **FX),
+        "total": build_report(rolled, budget=round(0.5 * capital, -3), value_key="enpv", **FX),
     }
     paths = {k: write_portfolio(r, root / f"portfolio_{k}.xlsx") for k, r in reports.items()}
     edited = openpyxl.load_workbook(paths["by_year"])

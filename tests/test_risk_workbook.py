@@ -439,11 +439,16 @@ def portfolio_folder(tmp_path_factory) -> Path:
     return folder
 
 
+FX = ("--currency", "EUR", "--fx", "USD=0.92")  # saas is in USD, the others in EUR
+
+
 def _expected_portfolio(folder: Path, trials: int, seed: int, correlation: float, target):
+    """Each case's simulated NPVs, in EUR at USD 1 = EUR 0.92, combined."""
     npvs, lines = [], []
     for i, path in enumerate(sorted(folder.glob("*.xlsx"))):
         case = read_business_case(path)
-        npvs.append(risk.simulate(case.model, trials, seed + i, values=case.values).npv)
+        rate = 0.92 if case.model.spec.meta.currency == "USD" else 1.0
+        npvs.append(rate * risk.simulate(case.model, trials, seed + i, values=case.values).npv)
         lines.append(case.model.spec.meta.product_line)
     return risk.simulate_portfolio(npvs, lines, correlation, seed, target)
 
@@ -467,6 +472,7 @@ def test_rollup_risk_sheet_holds_the_portfolio_simulation(tmp_path, portfolio_fo
         "-o",
         out,
         "--json",
+        *FX,
     )
     assert result.exit_code == 0, result.stderr
     summary = expected.summary()
@@ -505,6 +511,7 @@ def test_rollup_correlation_changes_the_spread_not_the_mean(tmp_path, portfolio_
         "-o",
         tmp_path / "P.xlsx",
         "--json",
+        *FX,
     )
     assert result.exit_code == 0, result.stderr
     printed = json.loads(result.stdout)["simulation"]

@@ -491,7 +491,7 @@ def _column(value, name: str, n: int) -> list:
 @xw.ret(expand="table")
 @excel_function
 def BC_ROLLUP(table, group_by=None, measures=None):
-    """Sums of a table's numeric columns by group, with headers and a Total row (spills)."""
+    """Sums of a table's numeric columns by group, with headers and a Total row (spills); a Currency column holding two currencies is an error unless grouped by it."""  # noqa: E501
     rows = _rows(table)
     if len(rows) < 2:
         raise InputError("table: needs a header row and at least one data row")
@@ -516,11 +516,14 @@ def BC_ROLLUP(table, group_by=None, measures=None):
     "depends_on",
     "Optional. Row number (1 = first project) of the project each one needs; blank for none.",
 )
+@_arg("currencies", "Optional. Currency of each project's amounts; all must be the same.")
 @excel_function
-def BC_SELECT(values, costs, budget, mandatory=None, groups=None, depends_on=None):
+def BC_SELECT(values, costs, budget, mandatory=None, groups=None, depends_on=None, currencies=None):
     """1/0 per project: the funded set that maximises total value within the budget (exact)."""
     v = [scalar(x, "values") for x in _cells(values)]
     n = len(v)
+    if currencies is not None:
+        portfolio.one_currency(_column(currencies, "currencies", n))
     cost_rows = _rows(costs)
     if len(cost_rows) != n:
         raise InputError(f"costs: need one row per project ({n}); got {len(cost_rows)}")
@@ -559,11 +562,14 @@ def BC_SELECT(values, costs, budget, mandatory=None, groups=None, depends_on=Non
 @_arg("values", "What each project is worth, one per row.")
 @_arg("costs", "Capital each project needs (a column, or one column per year: summed).", ndim=2)
 @_arg("points", "Optional. How many budgets from 0 to the total (default 11).")
+@_arg("currencies", "Optional. Currency of each project's amounts; all must be the same.")
 @xw.ret(expand="table")
 @excel_function
-def BC_FRONTIER(values, costs, points=None):
+def BC_FRONTIER(values, costs, points=None, currencies=None):
     """Efficient frontier: best total value at each capital budget, as a table (spills)."""
     v = range_numbers(values, "values")
+    if currencies is not None:
+        portfolio.one_currency(_column(currencies, "currencies", len(v)))
     rows = _rows(costs)
     if len(rows) != len(v):
         raise InputError(f"costs: need one row per project ({len(v)}); got {len(rows)}")

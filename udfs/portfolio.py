@@ -1,13 +1,16 @@
 """Portfolio engine: roll cases up, rank them, and choose what to fund.
 
-Pure numpy/scipy/pandas. Cases are aligned on calendar years; money is in
-one currency (the caller converts). Selection under capital limits is solved
-exactly as a 0/1 integer programme with scipy's MILP solver (HiGHS).
+Pure numpy/scipy/pandas. Cases are aligned on calendar years; a portfolio
+has one currency, and cases in another are converted (:func:`to_currency`)
+at rates the user gives, never added as they are. Selection under capital
+limits is solved exactly as a 0/1 integer programme with scipy's MILP solver
+(HiGHS).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -26,7 +29,9 @@ class Case:
     """One business case as the portfolio sees it: yearly flows and headline metrics.
 
     ``capital`` is investment (development plus capex) as positive amounts;
-    ``fcf`` is the case's incremental free cash flow.
+    ``fcf`` is the case's incremental free cash flow. ``currency`` is the
+    case's own; after :func:`to_currency` the money fields are in the
+    portfolio's currency and ``fx_rate`` is the rate that converted them.
     """
 
     id: str
@@ -47,6 +52,133 @@ class Case:
     probability: float = 1.0
     score: float = 0.0
     extra: dict = field(default_factory=dict)
+    currency: str = ""
+    fx_rate: float = 1.0
+
+
+MONEY_SCALARS = ("npv", "enpv")  # with every measure in MEASURES, what conversion scales
+
+
+def parse_rates(text: str, where: str = "--fx") -> dict[str, float]:
+    """Exchange rates written ``USD=0.92,GBP=1.17``: the value of one unit of
+    each currency in the portfolio's currency.
+
+    Examples
+    --------
+    >>> parse_rates("usd=0.92, GBP=1.17")
+    {'USD': 0.92, 'GBP': 1.17}
+    """
+    rates: dict[str, float] = {}
+    for item in (x.strip() for x in text.split(",")):
+        if not item:
+            continue
+        code, sep, number = item.partition("=")
+        try:
+            value = float(number) if sep else math.nan
+        except ValueError:
+            value = math.nan
+        if not sep or not code.strip():
+            raise InputError(f"{where}: expected CODE=RATE items separated by commas; got {item!r}")
+        rates[_code(code, where)] = _rate(value, f"{where}, {code.strip()}", number)
+    return rates
+
+
+def check_rates(rates: dict, where: str) -> dict[str, float]:
+    """Rates from a settings file: currency codes to positive numbers."""
+    out = {}
+    for code, value in rates.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{where}, {code}: expected a number (a rate); got {value!r}")
+        out[_code(str(code), where)] = _rate(float(value), f"{where}, {code}", value)
+    return out
+
+
+def _code(code: str, where: str) -> str:
+    code = code.strip().upper()
+    if not 1 <= len(code) <= 8 or not code.isprintable():
+        raise InputError(f"{where}: a currency code has 1 to 8 characters; got {code!r}")
+    return code
+
+
+def _rate(value: float, where: str, got) -> float:
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"{where}: the rate must be a positive number; got {got!r}")
+    return value
+
+
+def to_currency(
+    cases: list[Case], currency: str | None = None, rates: dict[str, float] | None = None
+) -> tuple[str, list[Case]]:
+    """The portfolio's currency, and the cases with their money converted into it.
+
+    ``currency`` defaults to the cases' own when they all share one. ``rates``
+    give the value of one unit of each other currency in the portfolio's
+    (``{"USD": 0.92}`` for a EUR portfolio: USD 1 = EUR 0.92). Rates, IRR, PI,
+    payback and probabilities do not depend on the currency and stay as they
+    are. A case whose currency has no rate is an error naming every such case,
+    so no total ever adds two currencies.
+
+    Examples
+    --------
+    >>> years = np.array([2027, 2028])
+    >>> def case(id, currency, npv):
+    ...     flows = np.array([-10.0, 20.0])
+    ...     return Case(id, id, "", "growth", years, flows, flows, flows, flows,
+    ...                 npv, npv, 0.1, 1.5, 1.0, 0.08, currency=currency)
+    >>> cur, cases = to_currency([case("a", "EUR", 100.0), case("b", "USD", 50.0)],
+    ...                          "EUR", {"USD": 0.92})
+    >>> cur, [c.npv for c in cases], [c.fx_rate for c in cases]
+    ('EUR', [100.0, 46.0], [1.0, 0.92])
+    >>> to_currency([case("a", "EUR", 1.0), case("b", "USD", 1.0)])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    udfs.errors.InputError: currency: the cases are in 2 currencies (EUR: a; USD: b) and ...
+    """
+    rates = dict(rates or {})
+    own = {c.id: _code(c.currency or "", f"case {c.id}, currency") for c in cases}
+    by_currency: dict[str, list[str]] = {}
+    for case_id, code in own.items():
+        by_currency.setdefault(code, []).append(case_id)
+    if currency is None:
+        if len(by_currency) > 1:
+            raise InputError(
+                f"currency: the cases are in {len(by_currency)} currencies "
+                f"({_listing(by_currency)}) and a portfolio adds one; give the portfolio "
+                f"currency (--currency) and rates for the others (--fx CODE=RATE)"
+            )
+        currency = next(iter(by_currency))
+    currency = _code(currency, "currency")
+    if currency in rates and rates[currency] != 1.0:
+        raise InputError(
+            f"--fx, {currency}: the portfolio's own currency has the rate 1; "
+            f"got {rates[currency]!r}"
+        )
+    rates[currency] = 1.0
+    missing = {k: v for k, v in by_currency.items() if k not in rates}
+    if missing:
+        raise InputError(
+            f"--fx: no rate to {currency} for {_listing(missing)}; give one per currency, "
+            f"e.g. --fx {','.join(f'{k}=RATE' for k in missing)}"
+        )
+    converted = []
+    for case in cases:
+        rate = rates[own[case.id]]
+        money = {m: np.asarray(getattr(case, m), dtype=float) * rate for m in MEASURES}
+        money.update({m: getattr(case, m) * rate for m in MONEY_SCALARS})
+        extra = dict(case.extra, own_npv=case.npv)  # before conversion, for the Cases table
+        if "peak_funding" in extra:
+            extra["peak_funding"] = extra["peak_funding"] * rate
+        converted.append(replace(case, **money, extra=extra, currency=own[case.id], fx_rate=rate))
+    return currency, converted
+
+
+def _listing(groups: dict[str, list[str]], most: int = 5) -> str:
+    """``EUR: a, b; USD: c``, each list cut at ``most`` ids."""
+    parts = []
+    for code, ids in groups.items():
+        shown = ", ".join(ids[:most]) + (f" and {len(ids) - most} more" if len(ids) > most else "")
+        parts.append(f"{code}: {shown}")
+    return "; ".join(parts)
 
 
 @dataclass
@@ -83,12 +215,21 @@ def rollup_table(
     """Sum the numeric columns of a table, by the values of one column or overall.
 
     ``header`` names the columns; ``measures`` defaults to every column that
-    holds numbers. Returns one row per group plus a "Total" row.
+    holds numbers. Returns one row per group plus a "Total" row. Groups are
+    the column's exact texts (``Gov?`` and ``gov?`` are two groups, nothing
+    is a pattern).
+
+    A column named "Currency" says what each row's amounts are in: when it
+    holds more than one currency, the amounts cannot be added and it is an
+    error, unless the table is grouped by that column (one row per currency,
+    and no Total row).
 
     Examples
     --------
     >>> rollup_table(["line", "npv"], [["A", 1], ["B", 2], ["A", 3]], "line").values.tolist()
     [['A', 4.0], ['B', 2.0], ['Total', 6.0]]
+    >>> rollup_table(["currency", "npv"], [["EUR", 1], ["USD", 2]], "currency").values.tolist()
+    [['EUR', 1.0], ['USD', 2.0]]
     """
     names = [str(h).strip() for h in header]
     if len(set(names)) != len(names):
@@ -96,6 +237,14 @@ def rollup_table(
     frame = pd.DataFrame(rows, columns=names)
     if group_by is not None and group_by not in names:
         raise InputError(f"group_by: no column named {group_by!r}; columns are {names}")
+    currency = next((n for n in names if n.lower() == "currency"), None)
+    mixed = currency is not None and len(_currencies(frame[currency])) > 1
+    if mixed and group_by != currency:
+        raise InputError(
+            f"table: the {currency} column holds {', '.join(_currencies(frame[currency]))}; "
+            f"amounts in different currencies cannot be added; convert them to one "
+            f"currency first, or group by {currency}"
+        )
     if measures is None:
         measures = [
             n
@@ -112,10 +261,39 @@ def rollup_table(
         return out
     keys = frame[group_by].fillna("").astype(str)
     grouped = numbers.groupby(keys, sort=False).sum()
-    grouped.loc["Total"] = numbers.sum()
+    if not mixed:
+        grouped.loc["Total"] = numbers.sum()
     out = grouped.reset_index().rename(columns={"index": group_by})
     out.columns = [group_by, *measures]
     return out
+
+
+def _currencies(column) -> list[str]:
+    """The distinct currency codes of a column, blanks left out."""
+    codes = {str(x).strip().upper() for x in column if not _blank(x)}
+    return sorted(codes - {""})
+
+
+def _blank(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def one_currency(codes, where: str = "currencies") -> str:
+    """The single currency of a list of amounts' codes; more than one is an error.
+
+    Examples
+    --------
+    >>> one_currency(["EUR", "eur", None])
+    'EUR'
+    """
+    found = _currencies(codes)
+    if len(found) > 1:
+        raise InputError(
+            f"{where}: the amounts are in {', '.join(found)}; values and costs in "
+            f"different currencies cannot be compared or added; convert them to one "
+            f"currency first"
+        )
+    return found[0] if found else ""
 
 
 def totals_by_year(aligned: Aligned, by: str | None = None) -> pd.DataFrame:
@@ -387,6 +565,7 @@ def case_from_evaluation(model, evaluation, case_id: str = "") -> Case:
         discount_rate=float(model.input("DiscountRate").value),
         probability=probability,
         score=spec.meta.strategic_score,
+        currency=spec.meta.currency,
         extra={
             "mandatory": spec.meta.mandatory,
             "exclusive_group": spec.meta.exclusive_group,

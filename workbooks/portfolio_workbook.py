@@ -4,12 +4,19 @@ The case rows hold the engine's results; everything summed from them is a
 formula (totals, consolidated P&L and cash flow, capital against the budget,
 the headline ``Port_*`` names), so a number edited in a case row flows
 through, and the workbook computes without the add-in.
+
+Every amount is in the portfolio's one currency (``Port_Currency``); the Cases
+table shows each case's own currency, the rate that converted it and its NPV
+before conversion. User text (case ids, product lines) is never a criterion
+of SUMIFS/MATCH, which would read ``*``, ``?``, ``~`` as patterns and a leading
+``=``, ``<`` or ``>`` as a comparison: the formulas compare it with ``EXACT``
+against a cell holding the text, inside ``SUMPRODUCT``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +55,9 @@ CASE_COLUMNS = (
     "Product line",
     "Stage",
     "Discount rate",
+    "Currency",
+    "FX rate",
+    "NPV in own currency",
     "NPV",
     "eNPV",
     "IRR",
@@ -87,6 +97,8 @@ class PortfolioReport:
     simulation: object = None  # udfs.risk.PortfolioSimulation, when simulated
     rank_key: str = "npv"
     currency: str = ""
+    duplicates: list[tuple[Path, Path]] = field(default_factory=list)  # (copy, the one counted)
+    left_out: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def write_portfolio(report: PortfolioReport, path: str | Path, overwrite: bool = False) -> Path:
@@ -126,6 +138,9 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
             case.product_line,
             case.stage,
             case.discount_rate,
+            case.currency,
+            case.fx_rate,
+            case.extra.get("own_npv", case.npv),
             case.npv,
             case.enpv,
             case.irr,
@@ -153,6 +168,8 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
                 cell.value = value
     formats = {
         "Discount rate": "0.0%",
+        "FX rate": "0.0000",
+        "NPV in own currency": FORMATS["currency"],
         "NPV": FORMATS["currency"],
         "eNPV": FORMATS["currency"],
         "IRR": "0.0%",
@@ -191,8 +208,9 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
             write_text(flows_ws.cell(row=row, column=1), case.id)
             write_text(flows_ws.cell(row=row, column=2), case.product_line)
             write_text(flows_ws.cell(row=row, column=3), label)
+            # EXACT, not MATCH: an id such as "a*" must not take the flag of "ab"
             flows_ws.cell(
-                row=row, column=4, value=f"=INDEX(Cases[Selected],MATCH($A{row},Cases[ID],0))"
+                row=row, column=4, value=f"=SUMPRODUCT(EXACT(Cases[ID],$A{row})*Cases[Selected])"
             )
             for j, value in enumerate(report.aligned.flows[measure][i]):
                 c = flows_ws.cell(row=row, column=5 + j, value=float(value))
@@ -215,7 +233,8 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     crit_selected = f"Flows!$D$2:$D${flows_last}"
 
     # Consolidated P&L and cash flow by year: formulas over the case rows.
-    consolidated["A1"].value = "Consolidated by year (formulas over the case rows)"
+    title = f"Consolidated by year, {report.currency} (formulas over the case rows)"
+    consolidated["A1"].value = title
     consolidated["A1"].font = TITLE_FONT
     consolidated.append([])
     consolidated["A3"].value = "Measure"
@@ -243,6 +262,9 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
         c.number_format = FORMATS["currency"]
     row += 2
     consolidated.cell(row=row, column=1, value="By product line").font = SECTION_FONT
+    key_col = 3 + years.size  # the line's exact text, which the row's formulas compare with
+    key_letter = X.column_letter(key_col)
+    consolidated.cell(row=row, column=key_col, value="Product line (exact)").font = SECTION_FONT
     row += 1
     lines = list(dict.fromkeys(c.product_line for c in report.aligned.cases))
     line_rows = {}
@@ -252,16 +274,18 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
                 consolidated.cell(row=row, column=1),
                 f"{MEASURE_LABELS[measure]}: {line or '(no product line)'}",
             )
+            write_text(consolidated.cell(row=row, column=key_col), line)
             for j in range(years.size):
                 c = consolidated.cell(
                     row=row,
                     column=2 + j,
-                    value=f'=SUMIFS({flows_col(j)},{crit_measure},"{MEASURE_LABELS[measure]}",'
-                    f'{crit_line},"{_quote(line)}")',
+                    value=f'=SUMPRODUCT(({crit_measure}="{MEASURE_LABELS[measure]}")'
+                    f"*EXACT({crit_line},${key_letter}{row}),{flows_col(j)})",
                 )
                 c.number_format = FORMATS["currency"]
             line_rows[(measure, line)] = row
             row += 1
+    consolidated.column_dimensions[key_letter].width = 24
     consolidated.column_dimensions["A"].width = 36
     for j in range(years.size):
         consolidated.column_dimensions[X.column_letter(2 + j)].width = 13
@@ -271,7 +295,7 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     define("Port_FCFByYear", fcf_range)
 
     # Capital by year against the budget.
-    capital_ws["A1"].value = "Capital by year against the budget"
+    capital_ws["A1"].value = f"Capital by year against the budget, {report.currency}"
     capital_ws["A1"].font = TITLE_FONT
     capital_ws["A3"].value = "Year"
     for j, y in enumerate(years):
@@ -388,7 +412,22 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     )
     exceptions_ws.append(["File", "Output", "Value in the file", "Engine"])
     for path, name, cached, engine in report.overrides:
-        exceptions_ws.append([str(path), name, cached, engine])
+        exceptions_ws.append([None, name, cached, engine])
+        write_text(exceptions_ws.cell(row=exceptions_ws.max_row, column=1), str(path))
+    exceptions_ws.append([])
+    exceptions_ws.append(["Duplicates: the same inputs as a case already counted; counted once"])
+    exceptions_ws.append(["File", "Same inputs as (counted)"])
+    for copy, counted in report.duplicates:
+        exceptions_ws.append([None, None])
+        write_text(exceptions_ws.cell(row=exceptions_ws.max_row, column=1), str(copy))
+        write_text(exceptions_ws.cell(row=exceptions_ws.max_row, column=2), str(counted))
+    exceptions_ws.append([])
+    exceptions_ws.append(["Left out of the folder scan"])
+    exceptions_ws.append(["File", "Why"])
+    for path, reason in report.left_out:
+        exceptions_ws.append([None, None])
+        write_text(exceptions_ws.cell(row=exceptions_ws.max_row, column=1), str(path))
+        write_text(exceptions_ws.cell(row=exceptions_ws.max_row, column=2), reason)
     exceptions_ws.column_dimensions["A"].width = 48
     exceptions_ws.column_dimensions["B"].width = 90
 
@@ -397,9 +436,13 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     summary["A1"].font = TITLE_FONT
     summary["A2"].value = (
         f"{n_cases} cases rolled up, {len(report.exceptions)} file(s) could "
-        f"not be read (see Exceptions); generated "
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+        f"not be read, {len(report.duplicates)} duplicate(s) counted once (see "
+        f"Exceptions); generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     )
+    summary["A3"].value = "Currency of every amount (other currencies converted: Cases, FX rate)"
+    write_text(summary["B3"], report.currency)
+    summary["B3"].font = Font(bold=True)
+    define("Port_Currency", "Summary!$B$3")
     summary["A4"].value = "IRR guess (used where MIRR does not exist)"
     summary["B4"].value = 0.1
     summary["B4"].fill, summary["B4"].font = INPUT_FILL, INPUT_FONT
@@ -447,7 +490,7 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
             "0.0%",
         ),
     )
-    summary["A6"].value = "Capital budget, total (blank: none)"
+    summary["A6"].value = f"Capital budget, total, {report.currency} (blank: none)"
     summary["B6"].value = report.budget_total
     summary["B6"].fill, summary["B6"].font = INPUT_FILL, INPUT_FONT
     summary["B6"].number_format = FORMATS["currency"]
@@ -556,7 +599,3 @@ def _page(ws, fit_height: bool) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 1 if fit_height else 0
-
-
-def _quote(text: str) -> str:
-    return text.replace('"', '""')

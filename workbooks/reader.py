@@ -265,6 +265,10 @@ class CalamineSource(CellSource):
             self.book = python_calamine.CalamineWorkbook.from_path(str(path))
         except Exception as e:  # calamine raises its own error types for damaged parts
             raise WorkbookError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
+        if "In_Scenario" not in self.names and "Port_NPV" in self.names:
+            raise WorkbookError(
+                f"{path}: a bizcase portfolio workbook, not a business case; roll up the cases"
+            )
         if "In_Scenario" not in self.names:
             raise WorkbookError(f"{path}: not a bizcase workbook (no In_Scenario name)")
         if "_bizcase" not in self.book.sheet_names:
