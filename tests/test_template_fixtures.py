@@ -80,7 +80,9 @@ def test_old_workbook_simulates(tmp_path):
 def test_old_workbooks_roll_up(tmp_path):
     rolled = read_cases(CASES)
     assert rolled.exceptions == []
-    result = run("rollup", *CASES, "-o", tmp_path / "p.xlsx")
+    result = run(
+        "rollup", *CASES, "-o", tmp_path / "p.xlsx", "--currency", "EUR", "--fx", "USD=0.9"
+    )
     assert result.exit_code == 0, result.stderr
 
 
