@@ -324,6 +324,20 @@ def rollup(
                 f"--budget-by-year: expected numbers separated by commas; got {budget_by_year!r}",
                 status=2,
             )
+    for flag, amount in (
+        ("--budget", budget),
+        ("--target", target),
+        *(("--budget-by-year", x) for x in by_year or ()),
+    ):
+        if amount is not None and not math.isfinite(amount):
+            _fail(f"{flag}: must be a finite amount; got {amount}", status=2)
+    for flag, amount in (("--budget", budget), *(("--budget-by-year", x) for x in by_year or ())):
+        if amount is not None and amount < 0:
+            _fail(f"{flag}: capital available must be 0 or more; got {amount:g}", status=2)
+    if not -1.0 <= correlation <= 1.0:
+        _fail(f"--correlation: must be from -1 to 1; got {correlation}", status=2)
+    if simulate < 0:
+        _fail(f"--simulate: must be 0 (none) or a number of trials; got {simulate}", status=2)
     try:
         options = load_settings(settings) if settings is not None else Settings()
         rates = {**options.rates, **(parse_rates(fx) if fx is not None else {})}

@@ -177,3 +177,25 @@ def test_ctrl_c_while_the_command_line_loads_ends_with_one_line(module):
     )
     assert result.returncode == 130, result.stderr
     assert result.stderr == "bizcase: interrupted\n"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "reason"),
+    [
+        ("--budget", "-5", "--budget: capital available must be 0 or more; got -5"),
+        ("--budget", "nan", "--budget: must be a finite amount; got nan"),
+        ("--budget", "inf", "--budget: must be a finite amount; got inf"),
+        ("--budget-by-year", "1,nan", "--budget-by-year: must be a finite amount; got nan"),
+        ("--target", "nan", "--target: must be a finite amount; got nan"),
+        ("--correlation", "2", "--correlation: must be from -1 to 1; got 2.0"),
+        ("--simulate", "-3", "--simulate: must be 0 (none) or a number of trials; got -3"),
+    ],
+)
+def test_rollup_refuses_meaningless_numbers_before_reading_anything(
+    tmp_path, option, value, reason
+):
+    out = tmp_path / "portfolio.xlsx"
+    result = run("rollup", tmp_path, "-o", out, option, value)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"bizcase: {reason}"
+    assert not out.exists()
