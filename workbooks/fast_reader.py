@@ -19,7 +19,13 @@ import python_calamine
 
 from udfs.expr import column_index, column_letter
 
-from .reader import BusinessCaseFile, WorkbookError, recorded_model
+from .reader import (
+    BusinessCaseFile,
+    WorkbookError,
+    added_since,
+    default_value,
+    recorded_model,
+)
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -101,6 +107,9 @@ def read_case_fast(path: str | Path) -> tuple[BusinessCaseFile, dict[str, float]
     values = {}
     for item in model.inputs:
         name = f"In_{item.name}"
+        if name not in names and added_since(item.name, version):
+            values[item.name] = default_value(item)
+            continue
         got = cells(name)
         if item.kind == "series":
             values[item.name] = np.array([_number(v, where, name, path, 0.0) for v, where in got])

@@ -55,6 +55,9 @@ def read_business_case(path: str | Path) -> BusinessCaseFile:
     values = {}
     for item in model.inputs:
         name = f"In_{item.name}"
+        if name not in wb.defined_names and added_since(item.name, version):
+            values[item.name] = default_value(item)
+            continue
         cells = _cells(wb, name, path)
         if item.kind == "series":
             numbers = [_number(c, name, path, blank=0.0) for c in cells]
@@ -75,6 +78,49 @@ def read_business_case(path: str | Path) -> BusinessCaseFile:
         else:
             values[item.name] = _number(cells[0], name, path, blank=None)
     return BusinessCaseFile(path, model, values, values["Scenario"], version)
+
+
+#: Inputs a template version added: a workbook of an earlier version lacks their
+#: names, and its model reads them at the spec's defaults.
+ADDED_IN = {
+    "1.1": (
+        "Timing",
+        "MidPoint",
+        "ReleaseWorkingCapital",
+        "MaintenanceCapex",
+        "TVShareLimit",
+        "DevelopmentNow",
+        "CapexNow",
+        "OtherCostsNow",
+        "WorkingCapitalNow",
+        "LowCogs",
+        "HighCogs",
+        "LowOtherCosts",
+        "HighOtherCosts",
+        "LowWorkingCapital",
+        "HighWorkingCapital",
+    ),
+}
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return (0,)
+
+
+def added_since(input_name: str, version: str) -> bool:
+    """Whether a workbook of template ``version`` predates the input ``input_name``."""
+    return any(
+        input_name in names and _version_key(version) < _version_key(added)
+        for added, names in ADDED_IN.items()
+    )
+
+
+def default_value(item):
+    """An input's value as the spec gives it (its default for a field an old spec lacks)."""
+    return np.asarray(item.value, dtype=float) if item.kind == "series" else item.value
 
 
 def recorded_model(path: Path, version: str, spec_json: str) -> Model:
