@@ -66,6 +66,8 @@ _HELPS = {
     "development": -1,
     "capex": -1,
     "discount_rate": -1,
+    "cogs": -1,
+    "other_costs": -1,
 }
 
 
@@ -209,6 +211,7 @@ def _draw(index: int, rng: random.Random) -> dict:
     helps["tam_growth"] = 1 if market.get("tam_growth", 0) >= 0 else -1
     helps["price_change"] = 1 if spec.get("pricing", {}).get("price_change", 0) >= 0 else -1
     helps["working_capital_pct"] = -1 if finance["working_capital_pct"] >= 0 else 1
+    helps["working_capital"] = helps["working_capital_pct"]
     low, high = {}, {}
     for key in rng.sample(SCENARIO_DRIVERS, rng.randint(0, 6)):
         top = 0.2 if key == "discount_rate" else 0.35

@@ -402,7 +402,7 @@ class BusinessCaseWriter:
         ws.column_dimensions["D"].width = 9
         for p in range(self.n + 1):
             ws.column_dimensions[self.col(p)].width = 13
-        ws.freeze_panes = f"{self.col(1)}4"
+        ws.freeze_panes = f"{self.col(0)}4"
         ws.print_area = f"A1:{self.last_col}{self.main.end}"
         self.landscape(ws, fit_height=False)
 
