@@ -22,7 +22,7 @@ from udfs.errors import BizcaseError
 from udfs.metrics import project_metrics
 from udfs.model import evaluate as evaluate_model
 from udfs.spec import SpecError, load_spec
-from workbooks.business_case import write_business_case
+from workbooks.business_case import TEMPLATE_VERSION, write_business_case
 from workbooks.examples import EXAMPLES, example_spec
 from workbooks.examples.generated import varied_specs
 from workbooks.projects import example_projects_path, read_projects
@@ -169,7 +169,9 @@ def evaluate(
     """The engine's outputs for a workbook's inputs (read by defined name).
 
     Keys are the Out_ names without the prefix; null where a result does not exist
-    (no IRR, never pays back). Example: bizcase evaluate case.xlsx --json
+    (no IRR, never pays back). A terminal value above its limit share of NPV
+    (In_TVShareLimit, default 75%) is flagged on stderr.
+    Example: bizcase evaluate case.xlsx --json
     """
     results = {}
     try:
@@ -179,6 +181,14 @@ def evaluate(
             results[str(path)] = (case, result)
     except (BizcaseError, ValueError) as e:
         _fail(str(e))
+    for path, (case, result) in results.items():
+        share, limit = result.outputs["TerminalValueShare"], case.values["TVShareLimit"]
+        if math.isfinite(share) and share > limit:
+            typer.echo(
+                f"bizcase: {path}: the terminal value is {share:.0%} of NPV, over the "
+                f"{limit:.0%} limit (In_TVShareLimit)",
+                err=True,
+            )
     if as_json:
         payload = {
             p: {k: _json_number(v) for k, v in r.outputs.items()} for p, (_, r) in results.items()
@@ -520,7 +530,13 @@ def check(
             typer.echo(str(problem))
         typer.echo(f"{file}: {len(problems)} problem(s)", err=True)
     else:
-        typer.echo(f"{file}: every calculation matches the template")
+        version = read_business_case(file).template_version
+        typer.echo(
+            f"{file}: every calculation matches the template"
+            if version == TEMPLATE_VERSION
+            else f"{file}: template {version}: every timeline row is consistent "
+            f"(`bizcase upgrade` moves it to template {TEMPLATE_VERSION})"
+        )
     if problems:
         raise typer.Exit(4)
 
@@ -591,6 +607,7 @@ def _print_cases(results) -> None:
         "Payback",
         "Peak funding",
         "Break-even",
+        "TV share",
     ):
         out.add_column(
             header, justify="left" if header in ("Case", "Scenario") else "right", no_wrap=True
@@ -607,6 +624,8 @@ def _print_cases(results) -> None:
             _years(o["Payback"]),
             _money(o["PeakFunding"]),
             "never" if not math.isfinite(o["BreakEvenYear"]) else f"{o['BreakEvenYear']:.0f}",
+            _percent(o["TerminalValueShare"])
+            + (" (over limit)" if o["TerminalValueShare"] > case.values["TVShareLimit"] else ""),
         )
     console.print(out)
 
