@@ -1080,7 +1080,7 @@ def _lines(spec: Spec) -> list[Line]:
         Line(
             "fcf",
             "Free cash flow",
-            "Cash flow",
+            "Free cash flow",
             "currency",
             r("fcf_operations") + r("terminal_value"),
             total=True,
@@ -1088,14 +1088,14 @@ def _lines(spec: Spec) -> list[Line]:
         Line(
             "baseline",
             "Baseline free cash flow (do nothing)",
-            "Cash flow",
+            "Free cash flow",
             "currency",
             r("Baseline"),
         ),
         Line(
             "incremental_fcf",
             "Incremental free cash flow",
-            "Cash flow",
+            "Free cash flow",
             "currency",
             r("fcf") - r("baseline"),
             total=True,
