@@ -393,7 +393,8 @@ def roundup(a) -> Expr:
 class Aggregate(Expr):
     """A function of whole rows, giving one value per trial (an output).
 
-    ``kind``: SUM, MIN, MAX, SUMIF_POS, SUMIF_NEG, SUMPRODUCT, IRR, MIRR, and
+    ``kind``: SUM, MIN, MAX, SUMIF_POS, SUMIF_NEG, SUMPRODUCT, IRR, IRR_FROM_1 (the
+    row without its first column), MIRR, and
     on flows with their times (rows: flows, times in periods; ``x`` a periodic
     rate): PV_AT = sum(f (1+x)^-t), PV_AT_NEG the same over outflows,
     FV_AT_POS = sum over inflows of f (1+x)^(T-t) with T the second argument,
@@ -435,9 +436,10 @@ class Aggregate(Expr):
         elif k == "MIRR":
             f, r = (np.broadcast_to(x, (*data[0].shape[:-1], 1))[..., 0] for x in extra)
             out = finance.mirr(data[0], f, r)
-        elif k == "IRR":
+        elif k in ("IRR", "IRR_FROM_1"):
             guess = np.broadcast_to(extra[0], (*data[0].shape[:-1], 1))[..., 0]
-            out = finance.irr(data[0], guess=np.where(guess > -1, guess, finance.DEFAULT_GUESS))
+            flows = data[0] if k == "IRR" else data[0][..., 1:]
+            out = finance.irr(flows, guess=np.where(guess > -1, guess, finance.DEFAULT_GUESS))
         else:
             raise ValueError(k)
         return np.asarray(out, dtype=float)[..., None]
@@ -475,6 +477,10 @@ class Aggregate(Expr):
             return f"MIRR({ranges[0]},{extra[0]},{extra[1]})"
         if k == "IRR":
             return f"IRR({ranges[0]},{extra[0]})"
+        if k == "IRR_FROM_1":
+            prefix, row = ctx.rows[self.rows[0]]
+            second = column_letter(column_index(ctx.first_column) + 1)
+            return f"IRR({prefix}${second}${row}:${ctx.last_column}${row},{extra[0]})"
         raise ValueError(k)
 
     def refs(self):

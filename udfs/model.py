@@ -1292,7 +1292,12 @@ def _outputs() -> list[Output]:
             "IRRStart",
             "IRR of the flows equally spaced from t = 0 (periodic)",
             "%",
-            Aggregate("IRR", ("incremental_fcf",), (s("IRRGuess_out"),)),
+            # A zero now-column can stall Excel's and LibreOffice's iteration where
+            # the flows from period 1 converge; they share the root then.
+            X.IfError(
+                Aggregate("IRR", ("incremental_fcf",), (s("IRRGuess_out"),)),
+                Aggregate("IRR_FROM_1", ("incremental_fcf",), (s("IRRGuess_out"),)),
+            ),
             public=False,
         ),
         *irr_steps,
