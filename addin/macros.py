@@ -87,6 +87,8 @@ def _case(book) -> tuple[Model, dict]:
             values[item.name] = np.array([0.0 if v in (None, "") else float(v) for v in value])
         elif item.kind == "text":
             values[item.name] = str(value)
+        elif item.kind == "now" and value in (None, ""):
+            values[item.name] = 0.0  # nothing paid now
         else:
             values[item.name] = float(value)
     return model, values

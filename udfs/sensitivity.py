@@ -107,14 +107,15 @@ def tornado_drivers(model: Model, values: dict | None = None) -> dict[str, str]:
     def with_now(series: str) -> tuple[str, ...]:
         return (series, NOW_INPUTS[series][0])
 
+    spec = model.spec
+    fixed = [f"Fixed{i}" for i in range(1, len(spec.costs.fixed) + 1)]
+    roles = [f"Role{i}FTE" for i in range(1, len(spec.costs.headcount) + 1)]
     keys = ["revenue"] if has("RevenueFromSeries") else ["tam", "target_share", "price"]
     keys.append("cogs" if has("COGSFromSeries") else "cogs_pct")
     optional = {
         "variable_opex_pct": has("VariableOpexPct"),
-        "fixed_opex": has(
-            *(i.name for i in model.inputs if i.name.startswith("Fixed") and i.name[5:].isdigit())
-        ),
-        "headcount_cost": has(*(i.name for i in model.inputs if i.name.endswith("FTE"))),
+        "fixed_opex": has(*fixed),
+        "headcount_cost": has(*roles),
         "other_costs": has(*with_now("OtherCosts")),
         "development": has(*with_now("Development")),
         "capex": has(*with_now("Capex")),

@@ -121,8 +121,9 @@ def read_case_fast(path: str | Path) -> tuple[BusinessCaseFile, dict[str, float]
                     f"{', '.join(item.choices)}; got {value!r}"
                 )
             values[item.name] = str(value).strip()
-        else:
-            values[item.name] = _number(got[0][0], got[0][1], name, path, None)
+        else:  # a blank Now cell is nothing paid now, like a blank series cell
+            blank = 0.0 if item.kind == "now" else None
+            values[item.name] = _number(got[0][0], got[0][1], name, path, blank)
     cached = {}
     for out in model.outputs:
         name = f"Out_{out.name}"

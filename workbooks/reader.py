@@ -75,8 +75,9 @@ def read_business_case(path: str | Path) -> BusinessCaseFile:
                     f"{', '.join(item.choices)}; got {cell.value!r}"
                 )
             values[item.name] = text_value
-        else:
-            values[item.name] = _number(cells[0], name, path, blank=None)
+        else:  # a blank Now cell is nothing paid now, like a blank series cell
+            blank = 0.0 if item.kind == "now" else None
+            values[item.name] = _number(cells[0], name, path, blank=blank)
     return BusinessCaseFile(path, model, values, values["Scenario"], version)
 
 
