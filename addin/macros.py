@@ -149,7 +149,8 @@ def run_sensitivity(book: xw.Book):
         ("Snap_Series", "Snap_SeriesAtSnapshot"),
     ):
         if snapshot in names:
-            book.names[snapshot].refers_to_range.value = book.names[live].refers_to_range.value
+            source = book.names[live].refers_to_range.options(ndim=2)
+            book.names[snapshot].refers_to_range.value = source.value
     sheet["A5"].value = [
         [
             b.label,
