@@ -190,6 +190,10 @@ def test_a_perpetuity_starts_from_a_normalised_steady_state_year():
     77.5 x 1.02 / 0.08 = 988.125: depreciation added back with no capex.)
     With maintenance capex of 15 a year: FCF 102 - 22.95 - 15 - 0.4 = 63.65,
     TV 795.625.
+    Mid-year timing: the years at t = 0.5, 1.5, 2.5, and the steady-state
+    years too, so the perpetuity is worth 855.625 x 1.1^0.5 = 897.3871 at the
+    end of year 3; NPV = 27.5/1.1^0.5 + 77.5/1.1^1.5 + 77.5/1.1^2.5
+    + 897.3871/1.331 = 828.6851.
     """
     common = {
         "investment": {"capex": [30.0], "depreciation_life": 3},
@@ -210,6 +214,11 @@ def test_a_perpetuity_starts_from_a_normalised_steady_state_year():
     )
     maintained = run(**common, finance={**finance, "maintenance_capex": 15.0})
     assert maintained.lines["terminal_value"][-1] == pytest.approx(63.65 / 0.08)
+    mid = run(**common, finance={**finance, "timing": "mid"})
+    assert mid.lines["terminal_value"][-1] == pytest.approx(855.625 * 1.1**0.5)
+    assert mid.outputs["NPV"] == pytest.approx(
+        27.5 / 1.1**0.5 + 77.5 / 1.1**1.5 + 77.5 / 1.1**2.5 + 855.625 * 1.1**0.5 * D3, rel=1e-12
+    )
 
 
 def test_enpv_weights_the_flows_after_a_gate_by_its_probability():
@@ -354,6 +363,20 @@ RECALCULATED = {
             },
         },
         27.5 * D1 + 77.5 * D2 + (77.5 + 855.625) * D3,
+    ),
+    "perpetuity_mid": (
+        {
+            "investment": {"capex": [30.0], "depreciation_life": 3},
+            "series": {"revenue": [100.0, 100.0, 100.0]},
+            "finance": {
+                "tax_rate": 0.25,
+                "working_capital_pct": 0.2,
+                "terminal_value": "perpetuity",
+                "terminal_growth": 0.02,
+                "timing": "mid",
+            },
+        },
+        27.5 / 1.1**0.5 + 77.5 / 1.1**1.5 + 77.5 / 1.1**2.5 + 855.625 * 1.1**0.5 * D3,
     ),
     "investment_later": (
         {"investment": {"capex": [100.0]}, "series": {"revenue": [60.0, 60.0, 60.0]}},

@@ -1048,12 +1048,16 @@ def _lines(spec: Spec) -> list[Line]:
             r("tv_ebitda") + r("tv_tax") + r("tv_capex") + r("tv_wc_change"),
             total=True,
         ),
+        # Valued at the end of the horizon; its flows sit where the years' flows
+        # do, so mid-period timing brings them half a period nearer.
         Line(
             "tv_perpetuity",
             "Terminal value, perpetuity of the steady-state year",
             "Terminal value",
             "currency",
-            r("tv_fcf") / (live("discount_rate") - growth),
+            r("tv_fcf")
+            / (live("discount_rate") - growth)
+            * (1 + Scalar("period_rate")) ** (1 - Scalar("flow_point")),
         ),
         Line(
             "tv_multiple",
