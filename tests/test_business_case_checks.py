@@ -23,10 +23,12 @@ from workbooks.business_case import FIRST_PERIOD_COLUMN, write_business_case
 from workbooks.examples import example_spec
 
 CHECKS = {
+    "selector": "The scenario selector holds",
     "cash": "Cash by another route",
     "depreciation": "Depreciation to date",
     "working_capital": "Working capital is released",
     "scenarios": "The live scenario table",
+    "ordered": "Low NPV <= Base NPV <= High NPV",
     "stale": "The Sensitivity snapshot is current",
     "errors": "No error value anywhere",
 }
@@ -80,6 +82,14 @@ def _change_an_input(wb):
     _named(wb, "In_TaxRate").value = 0.3
 
 
+def _unknown_scenario(wb):
+    _named(wb, "In_Scenario").value = "Medium"
+
+
+def _high_below_base(wb):
+    _named(wb, "In_HighRevenue").value = -0.3  # "High" now sells 30% less
+
+
 def _error_value(wb):
     _cell(wb["Calculations"], "Cumulative EBIT", 1).value = "=NA()"
 
@@ -93,6 +103,8 @@ EDITS = {
     "scenarios": ("hardware", _type_over_scenario_copy, "scenarios"),
     "stale": ("hardware", _change_an_input, "stale"),
     "errors": ("hardware", _error_value, "errors"),
+    "selector": ("hardware", _unknown_scenario, "selector"),
+    "ordered": ("hardware", _high_below_base, "ordered"),
 }
 
 
