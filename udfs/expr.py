@@ -396,7 +396,8 @@ class Aggregate(Expr):
     ``kind``: SUM, MIN, MAX, SUMIF_POS, SUMIF_NEG, SUMPRODUCT, IRR, IRR_FROM_1 (the
     row without its first column), MIRR, and
     on flows with their times (rows: flows, times in periods; ``x`` a periodic
-    rate): PV_AT = sum(f (1+x)^-t), PV_AT_NEG the same over outflows,
+    rate): PV_AT = sum(f (1+x)^-t), PV_AT_NEG the same over outflows, ABS_PV_AT
+    over the flows' absolute values,
     FV_AT_POS = sum over inflows of f (1+x)^(T-t) with T the second argument,
     DPV_AT = sum(f t (1+x)^(-t-1)) (minus the derivative of PV_AT).
     Outputs that do not exist are nan in the engine and #N/A / #NUM! in Excel.
@@ -416,9 +417,10 @@ class Aggregate(Expr):
             out = data[0].min(axis=-1)
         elif k == "MAX":
             out = data[0].max(axis=-1)
-        elif k in ("PV_AT", "PV_AT_NEG", "DPV_AT"):
+        elif k in ("PV_AT", "PV_AT_NEG", "ABS_PV_AT", "DPV_AT"):
             f, t = data
             f = np.where(f < 0, f, 0.0) if k == "PV_AT_NEG" else f
+            f = np.abs(f) if k == "ABS_PV_AT" else f
             base = 1 + extra[0]
             if k == "DPV_AT":
                 out = (f * t * base ** (-t - 1)).sum(axis=-1)
@@ -459,6 +461,8 @@ class Aggregate(Expr):
             return f"MAX({ranges[0]})"
         if k == "PV_AT":
             return f"SUMPRODUCT({ranges[0]},(1+{extra[0]})^(-{ranges[1]}))"
+        if k == "ABS_PV_AT":
+            return f"SUMPRODUCT(ABS({ranges[0]}),(1+{extra[0]})^(-{ranges[1]}))"
         if k == "PV_AT_NEG":
             return f"SUMPRODUCT(({ranges[0]}<0)*{ranges[0]},(1+{extra[0]})^(-{ranges[1]}))"
         if k == "DPV_AT":

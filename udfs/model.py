@@ -490,6 +490,16 @@ def _inputs(spec: Spec) -> list[Input]:
             maximum=1,
         ),
         Input(
+            "IRRTolerance",
+            "IRR accepted when the NPV at it is within this share of the flows' size",
+            "Finance",
+            "ratio",
+            1e-9,
+            "Relative: the NPV at the IRR against the sum of the flows' absolute present values",
+            minimum=0,
+            maximum=0.01,
+        ),
+        Input(
             "IRRGuess",
             "IRR guess (used when MIRR does not exist)",
             "Finance",
@@ -1310,7 +1320,11 @@ def _outputs() -> list[Output]:
             "Internal rate of return",
             "%",
             NotAvailableIf(
-                compare(">", X.fabs(_present_value(previous)), s("CheckTolerance")),
+                compare(
+                    ">",
+                    X.fabs(_present_value(previous)),
+                    s("IRRTolerance") * _present_value(previous, "ABS_PV_AT"),
+                ),
                 (1 + previous) ** ppy - 1,
             ),
         ),

@@ -55,6 +55,7 @@ FORMATS = {
     "% change": "+0%;-0%;0%",
     "% of capex": "0.0%",
     "x": "0.00",
+    "ratio": "0.0E+00",
     "years": "0.00",
     "year": "0",
     "year #": "0",

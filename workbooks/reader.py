@@ -90,6 +90,7 @@ ADDED_IN = {
         "ReleaseWorkingCapital",
         "MaintenanceCapex",
         "TVShareLimit",
+        "IRRTolerance",
         "DevelopmentNow",
         "CapexNow",
         "OtherCostsNow",
