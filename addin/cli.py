@@ -26,7 +26,7 @@ from udfs.errors import BizcaseError
 from udfs.metrics import project_metrics
 from udfs.model import evaluate as evaluate_model
 from udfs.spec import SCENARIOS, SpecError, load_spec
-from workbooks.business_case import write_business_case
+from workbooks.business_case import TEMPLATE_VERSION, write_business_case
 from workbooks.examples import EXAMPLES, example_spec
 from workbooks.examples.generated import varied_specs
 from workbooks.files import refuse_read_only
@@ -198,7 +198,8 @@ def evaluate(
     Out_ names without the prefix (null where a result does not exist: no IRR, never
     pays back), or {"error": reason} for a file that could not be evaluated. One file
     gives one such object. Every file is tried; the exit status is 1 if any failed,
-    each failure also one line on stderr.
+    each failure also one line on stderr. A terminal value above its limit share of
+    NPV (In_TVShareLimit, default 75%) is flagged on stderr.
 
     \b
     Example:
@@ -213,6 +214,14 @@ def evaluate(
             results[str(path)] = (case, evaluate_model(case.model, case.values, scenario))
         except (BizcaseError, ValueError) as e:
             failures[str(path)] = str(e)
+    for path, (case, result) in results.items():
+        share, limit = result.outputs["TerminalValueShare"], case.values["TVShareLimit"]
+        if math.isfinite(share) and share > limit:
+            typer.echo(
+                f"bizcase: {path}: the terminal value is {share:.0%} of NPV, over the "
+                f"{limit:.0%} limit (In_TVShareLimit)",
+                err=True,
+            )
     if as_json:
         for p in files:
             record = (
@@ -657,7 +666,13 @@ def check(
             typer.echo(str(problem))
         typer.echo(f"{file}: {len(problems)} problem(s)", err=True)
     else:
-        typer.echo(f"{file}: every calculation matches the template")
+        version = read_business_case(file).template_version
+        typer.echo(
+            f"{file}: every calculation matches the template"
+            if version == TEMPLATE_VERSION
+            else f"{file}: template {version}: every timeline row is consistent "
+            f"(`bizcase upgrade` moves it to template {TEMPLATE_VERSION})"
+        )
     if problems:
         raise typer.Exit(4)
 
@@ -737,6 +752,7 @@ def _print_cases(results) -> None:
         "Payback",
         "Peak funding",
         "Break-even",
+        "TV share",
     ):
         out.add_column(
             header, justify="left" if header in ("Case", "Scenario") else "right", no_wrap=True
@@ -753,6 +769,8 @@ def _print_cases(results) -> None:
             _years(o["Payback"]),
             _money(o["PeakFunding"]),
             "never" if not math.isfinite(o["BreakEvenYear"]) else f"{o['BreakEvenYear']:.0f}",
+            _percent(o["TerminalValueShare"])
+            + (" (over limit)" if o["TerminalValueShare"] > case.values["TVShareLimit"] else ""),
         )
     console.print(out)
 

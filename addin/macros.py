@@ -164,6 +164,15 @@ def run_sensitivity(book: xw.Book):
         f"inputs, Base scenario, each driver moved alone."
     )
     sheet["D3"].value = base
+    # The inputs this tornado comes from, for the Checks sheet's staleness check.
+    names = [n.name for n in book.names]
+    for live, snapshot in (
+        ("Snap_Inputs", "Snap_InputsAtSnapshot"),
+        ("Snap_Series", "Snap_SeriesAtSnapshot"),
+    ):
+        if snapshot in names:
+            source = book.names[live].refers_to_range.options(ndim=2)
+            book.names[snapshot].refers_to_range.value = source.value
     sheet["A5"].value = [
         [
             b.label,

@@ -148,7 +148,7 @@ def test_copy_check_spots_a_row_that_is_not_one_formula():
 
 def _period_columns(case: str) -> list[str]:
     periods = build_model(case_spec(case)).periods
-    return [get_column_letter(FIRST_PERIOD_COLUMN + p) for p in range(periods)]
+    return [get_column_letter(FIRST_PERIOD_COLUMN + p) for p in range(periods + 1)]  # 0 = now
 
 
 @pytest.mark.parametrize("case", CASES)

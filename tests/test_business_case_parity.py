@@ -66,6 +66,8 @@ _HELPS = {
     "development": -1,
     "capex": -1,
     "discount_rate": -1,
+    "cogs": -1,
+    "other_costs": -1,
 }
 
 
@@ -204,11 +206,27 @@ def _draw(index: int, rng: random.Random) -> dict:
             for k, y in enumerate(years, start=1)
         ]
     }
+    # The valuation clock: something paid now, mid-period timing, working capital
+    # kept, a stated maintenance capex.
+    if rng.random() < 0.5:
+        spec["now"] = {
+            "capex": _money(rng, 0.0, 0.3 * peak),
+            "development": _money(rng, 0.0, 0.1 * peak),
+            "other_costs": _money(rng, 0.0, 0.02 * peak),
+            "working_capital": _money(rng, 0.0, 0.05 * peak),
+        }
+    if index % 4 == 1:
+        finance["timing"] = "mid"
+    if rng.random() < 0.3:
+        finance["release_working_capital"] = False
+    if terminal != "none" and rng.random() < 0.5:
+        finance["maintenance_capex"] = _money(rng, 0.0, 0.05 * peak)
     helps = dict(_HELPS)
     market = spec.get("market", {})
     helps["tam_growth"] = 1 if market.get("tam_growth", 0) >= 0 else -1
     helps["price_change"] = 1 if spec.get("pricing", {}).get("price_change", 0) >= 0 else -1
     helps["working_capital_pct"] = -1 if finance["working_capital_pct"] >= 0 else 1
+    helps["working_capital"] = helps["working_capital_pct"]
     low, high = {}, {}
     for key in rng.sample(SCENARIO_DRIVERS, rng.randint(0, 6)):
         top = 0.2 if key == "discount_rate" else 0.35
@@ -344,6 +362,9 @@ def test_random_specs_cover_every_variant():
         "fixed costs": {len(s.costs.fixed) for s in specs},
         "roles": {len(s.costs.headcount) for s in specs},
         "launch after year 1": {s.market is not None and s.market.launch_year > 1 for s in specs},
+        "paid now": {s.now.capex > 0 for s in specs},
+        "timing": {(s.finance.timing, s.meta.periods) for s in specs},
+        "working capital kept": {not s.finance.release_working_capital for s in specs},
     }
     expected = {
         "periods": {"annual", "quarterly"},
@@ -362,6 +383,14 @@ def test_random_specs_cover_every_variant():
         "fixed costs": {0, 1, 2, 3},
         "roles": {0, 1, 2, 3},
         "launch after year 1": {True, False},
+        "paid now": {True, False},
+        "timing": {
+            ("end", "annual"),
+            ("mid", "annual"),
+            ("end", "quarterly"),
+            ("mid", "quarterly"),
+        },
+        "working capital kept": {True, False},
     }
     missing = {k: expected[k] - seen[k] for k in expected if expected[k] - seen[k]}
     assert not missing, f"randomized specs lack variants: {missing}"

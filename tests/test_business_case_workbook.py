@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter, range_boundaries
 
-from udfs.model import build_model, evaluate
+from udfs.model import NOW_INPUTS, build_model, evaluate
 from udfs.sensitivity import tornado
 from udfs.spec import SCENARIOS, parse_spec
 from workbooks.business_case import (
@@ -158,7 +158,11 @@ def test_every_model_input_has_an_in_name_on_the_inputs_sheet(case):
             min_col, min_row, max_col, max_row = range_boundaries(ref)
             assert (min_row, max_row) == (min_row, min_row), name
             assert max_col - min_col + 1 == model.periods, name
-            assert min_col == FIRST_PERIOD_COLUMN, name  # aligned with Calculations
+            # aligned with Calculations, whose first column is period 0 (now)
+            assert min_col == FIRST_PERIOD_COLUMN + 1, name
+            if item.name in NOW_INPUTS:  # its period-0 input sits just before it
+                now = destinations(wb, f"In_{NOW_INPUTS[item.name][0]}")
+                assert now == [("Inputs", f"{get_column_letter(FIRST_PERIOD_COLUMN)}{min_row}")]
 
 
 def test_input_cells_hold_the_spec_values(case):
@@ -215,7 +219,9 @@ def test_scalar_inputs_have_a_unit_beside_them(case):
         if item.kind == "series":
             continue
         cell = single_cell(wb, f"In_{item.name}")
-        unit = cell.parent.cell(row=cell.row, column=cell.column + 1).value
+        # a period-0 input's unit is its series row's, in column B
+        column = 2 if item.kind == "now" else cell.column + 1
+        unit = cell.parent.cell(row=cell.row, column=column).value
         assert unit, item.name
 
 
@@ -332,7 +338,7 @@ def test_cover_chart_series_span_the_whole_timeline(case):
         for ref in series_refs(chart):
             cells = ref_cells(wb, ref)
             if cells[0].parent.title == "Calculations":
-                assert len(cells) == periods, ref
+                assert len(cells) == periods + 1, ref  # period 0 (now) included
 
 
 def test_sensitivity_has_a_tornado_chart(case):

@@ -19,7 +19,7 @@ import numpy as np
 import openpyxl
 import pytest
 from libreoffice import recalculate
-from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter
+from openpyxl.utils.cell import coordinate_to_tuple
 from typer.testing import CliRunner
 
 from addin.cli import app
@@ -52,7 +52,7 @@ def copy(fresh, tmp_path) -> Path:
 
 def _period_cell(ws, label: str, period: int):
     """The cell of ``label``'s row (the one with period formulas) in period ``period``."""
-    column = FIRST_PERIOD_COLUMN + period - 1
+    column = FIRST_PERIOD_COLUMN + period  # period 0 (now) is the first column
     (row,) = [
         r
         for r in range(1, ws.max_row + 1)
@@ -93,8 +93,9 @@ def damaged(copy) -> tuple[Path, dict[str, str]]:
     edited = _period_cell(ws, "EBITDA", 3)
     edited.value = f"{edited.value}*1.1"
     broken = _period_cell(ws, "Incremental free cash flow", 4)
-    assert "84" in broken.value  # =(H83-H84): the row the user deleted
-    broken.value = broken.value.replace(f"{get_column_letter(broken.column)}84", "#REF!")
+    baseline = _period_cell(ws, "Baseline free cash flow (do nothing)", 4).coordinate
+    assert baseline in broken.value  # =(fcf-baseline): the baseline row the user deleted
+    broken.value = broken.value.replace(baseline, "#REF!")
     wb.save(copy)
     return copy, {
         typed.coordinate: "override",

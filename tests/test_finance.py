@@ -169,11 +169,18 @@ def test_mirr_batch_with_a_nan_row():
         # cumulative -100, 50 -> crossing 100/150 into period 1; the later dip
         # (50 - 200 = -150) does not undo it
         ([-100, 150, -200, 10], 100 / 150),
-        # leading zero: cumulative 0 >= 0 at t = 0
-        ([0, -5, 10], 0.0),
-        # first value positive
-        ([10, -100, 200], 0.0),
+        # leading zero: not a payback; cumulative 0, -5, 5 recovers in period 2
+        # at 1 + 5/10 = 1.5
+        ([0, -5, 10], 1.5),
+        # the textbook rule's cases: cumulative 0, -100, -40, 20 -> 2 + 40/60;
+        # 100, -200, 200 -> 1 + 200/400 (the early inflow counts, but is no payback)
+        ([0, -100, 60, 60], 2 + 40 / 60),
+        ([100, -300, 400], 1.5),
+        # first value positive: cumulative 10, -90, 110 -> 1 + 90/200
+        ([10, -100, 200], 1 + 90 / 200),
+        # never below zero: nothing to recover
         ([5], 0.0),
+        ([10, -5, 3], 0.0),
     ],
 )
 def test_payback_exact_cases(values, expected):

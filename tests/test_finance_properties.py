@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -117,7 +117,10 @@ def test_excel_npv_is_npv_discounted_one_period(values, rate):
 @fast
 @given(data=st.data(), rate=st.floats(0.0, 0.5))
 def test_payback_never_later_when_a_later_flow_grows(data, rate):
-    values = data.draw(st.lists(flow, min_size=2, max_size=20))
+    # Stated for flows that open with an outflow. Before it, a larger inflow can
+    # postpone the first shortfall itself: [0, -1, 2, -5, 10] pays back at 1.5,
+    # [0, 0, 2, -5, 10] first falls short in period 3 and pays back at 3.3.
+    values = [-data.draw(st.floats(1e-3, 1e6)), *data.draw(st.lists(flow, min_size=1, max_size=19))]
     j = data.draw(st.integers(1, len(values) - 1))
     more = list(values)
     more[j] += data.draw(st.floats(0, 1e6, allow_nan=False))
@@ -132,7 +135,11 @@ def test_discounted_payback_never_before_payback(values, rate):
     #   D_t = sum_{s<t} C_s (d^s - d^(s+1)) + C_t d^t
     # from the undiscounted running sums C_s. Before the payback every C_s < 0, so
     # every D_t < 0 too; in the crossing period D_(k-1) <= C_(k-1) d^k, so the
-    # interpolated fraction is no smaller either.
+    # interpolated fraction is no smaller either. The argument needs the flows to
+    # open with an outflow: an early inflow can cover a discounted outflow and not
+    # the undiscounted one ([722318, -943251] at 50%: never below zero discounted,
+    # never recovered undiscounted).
+    assume(values[0] < 0)
     discounted = finance.discounted_payback(rate, values)
     plain = finance.payback(values)
     if np.isinf(plain):

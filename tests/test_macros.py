@@ -144,6 +144,12 @@ def _named_cell(payload: dict, name: str) -> tuple[int, int, int]:
     return entry["sheet_index"], row - 1, column - 1
 
 
+def _get_ref(payload: dict, name: str) -> str:
+    """The address a defined name refers to, without $ signs."""
+    (entry,) = [n for n in payload["names"] if n["name"] == name]
+    return entry["address"].replace("$", "")
+
+
 def _get(payload: dict, name: str):
     sheet, row, column = _named_cell(payload, name)
     return payload["sheets"][sheet]["values"][row][column]
@@ -295,12 +301,20 @@ def test_sensitivity_writes_the_engines_tornado_for_the_edited_inputs_only_on_se
     bars = tornado(case.model, values=values)
     base = evaluate(case.model, values, "Base").outputs["NPV"]
     sheet = _sheet_index(case_payload, "Sensitivity")
+    meta = _sheet_index(case_payload, "_bizcase")
     assert {a["func"] for a in actions} == {"setValues"}
+    snapshots = {
+        (meta, _get_ref(case_payload, name))
+        for name in ("Snap_InputsAtSnapshot", "Snap_SeriesAtSnapshot")
+    }
     assert _targets(actions) == {
         (sheet, "A2"),  # the note saying when and from what it was recomputed
         (sheet, "D3"),  # base NPV
         (sheet, f"A5:H{4 + len(bars)}"),
+        *snapshots,  # the inputs it was computed from, for the staleness check
     }
+    # The copy is the inputs as they are now (the edited price among them).
+    assert price * PRICE_FACTOR in written(actions, meta).values()
     cells = written(actions, sheet)
     assert cells["D3"] == pytest.approx(base, rel=1e-12)
     for i, bar in enumerate(bars, start=5):

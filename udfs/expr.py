@@ -65,10 +65,11 @@ def wrap(value) -> Expr:
 class Context:
     """What evaluation and rendering need to resolve names.
 
-    ``values`` maps line/driver/input names to arrays (rows: (trials, periods);
-    scalars: (trials, 1)). ``cells`` maps scalar names to absolute cell
-    references, ``rows`` maps row names to (sheet prefix, row number), and
-    ``column`` is the period column being rendered (an int, 1-based period).
+    ``values`` maps line/driver/input names to arrays (rows: (trials, periods
+    + 1), period 0 first; scalars: (trials, 1)). ``cells`` maps scalar names to
+    absolute cell references, ``rows`` maps row names to (sheet prefix, row
+    number), ``column_letter`` is the period column being rendered and
+    ``first_column`` the column of period 0.
     """
 
     def __init__(
@@ -79,7 +80,6 @@ class Context:
         column_letter=None,
         first_column="E",
         last_column="E",
-        opening_column="D",
     ):
         self.values = values or {}
         self.cells = cells or {}
@@ -87,7 +87,6 @@ class Context:
         self.column_letter = column_letter
         self.first_column = first_column
         self.last_column = last_column
-        self.opening_column = opening_column
 
 
 @dataclass(frozen=True)
@@ -151,7 +150,7 @@ class Row(Expr):
 
 @dataclass(frozen=True)
 class Prev(Expr):
-    """A line in the previous period; the opening column (0) before the first."""
+    """A line in the previous period; the blank opening column (0) before period 0."""
 
     name: str
 
@@ -200,7 +199,7 @@ class RunMax(Expr):
 
 @dataclass(frozen=True)
 class Lag(Expr):
-    """A line ``periods`` periods earlier (0 before the first period).
+    """A line ``periods`` periods earlier (0 before period 0).
 
     ``periods`` is an expression (an input such as a depreciation life);
     rendered with INDEX on the line's row, not OFFSET, so it is not volatile.
@@ -213,11 +212,11 @@ class Lag(Expr):
     def evaluate(self, ctx):
         v = ctx.values[self.name]
         k = np.broadcast_to(np.asarray(self.periods.evaluate(ctx), dtype=float), (*v.shape[:-1], 1))
-        t = np.arange(1, v.shape[-1] + 1)
-        source = t[None, :] - k  # 1-based period to read
-        idx = np.clip(source - 1, 0, v.shape[-1] - 1).astype(int)
+        t = np.arange(v.shape[-1])
+        source = t[None, :] - k  # the period to read, 0 = now
+        idx = np.clip(source, 0, v.shape[-1] - 1).astype(int)
         taken = np.take_along_axis(v, np.broadcast_to(idx, v.shape), axis=-1)
-        return np.where(source >= 1, taken, 0.0)
+        return np.where(source >= 0, taken, 0.0)
 
     def excel(self, ctx):
         prefix, row = ctx.rows[self.name]
@@ -225,7 +224,7 @@ class Lag(Expr):
         t = f"{p_prefix}{ctx.column_letter}${p_row}"
         k = self.periods.excel(ctx)
         rng = f"{prefix}${ctx.first_column}{row}:${ctx.last_column}{row}"
-        return f"IF({t}-({k})>=1,INDEX({rng},{t}-({k})),0)"
+        return f"IF({t}-({k})>=0,INDEX({rng},{t}-({k})+1),0)"
 
     def refs(self):
         return self.periods.refs() | {self.period_row}
@@ -233,14 +232,14 @@ class Lag(Expr):
 
 @dataclass(frozen=True)
 class PeriodNumber(Expr):
-    """1 in the first period column, 2 in the next, ..."""
+    """0 in the first column (now), 1 in the next, ..."""
 
     def evaluate(self, ctx):
         n = ctx.values["__periods__"]
-        return np.arange(1, n + 1, dtype=float)[None, :]
+        return np.arange(0, n + 1, dtype=float)[None, :]
 
     def excel(self, ctx):
-        return f"COLUMN()-COLUMN(${ctx.opening_column}$1)"
+        return f"COLUMN()-COLUMN(${ctx.first_column}$1)"
 
 
 @dataclass(frozen=True)
@@ -310,7 +309,7 @@ def compare(op: str, left, right) -> Expr:
 
 @dataclass(frozen=True)
 class Fn(Expr):
-    """Excel functions with an exact numpy twin: MAX, MIN, IF, ROUNDUP, IFERROR-free."""
+    """Excel functions with an exact numpy twin: MAX, MIN, ABS, IF, ROUNDUP."""
 
     name: str
     args: tuple[Expr, ...]
@@ -321,6 +320,8 @@ class Fn(Expr):
             return np.maximum(vals[0], vals[1])
         if self.name == "MIN":
             return np.minimum(vals[0], vals[1])
+        if self.name == "ABS":
+            return np.abs(vals[0])
         if self.name == "IF":
             cond = np.asarray(vals[0]) != 0
             return np.where(cond, vals[1], vals[2])
@@ -373,6 +374,10 @@ def fmin(a, b) -> Expr:
     return Fn("MIN", (wrap(a), wrap(b)))
 
 
+def fabs(a) -> Expr:
+    return Fn("ABS", (wrap(a),))
+
+
 def fif(cond, a, b) -> Expr:
     return Fn("IF", (wrap(cond), wrap(a), wrap(b)))
 
@@ -388,7 +393,13 @@ def roundup(a) -> Expr:
 class Aggregate(Expr):
     """A function of whole rows, giving one value per trial (an output).
 
-    ``kind``: SUM, MIN, SUMIF_POS, SUMIF_NEG, SUMPRODUCT, IRR, MIRR, COUNTPOS.
+    ``kind``: SUM, MIN, MAX, SUMIF_POS, SUMIF_NEG, SUMPRODUCT, IRR, IRR_FROM_1 (the
+    row without its first column), MIRR, and
+    on flows with their times (rows: flows, times in periods; ``x`` a periodic
+    rate): PV_AT = sum(f (1+x)^-t), PV_AT_NEG the same over outflows, ABS_PV_AT
+    over the flows' absolute values,
+    FV_AT_POS = sum over inflows of f (1+x)^(T-t) with T the second argument,
+    DPV_AT = sum(f t (1+x)^(-t-1)) (minus the derivative of PV_AT).
     Outputs that do not exist are nan in the engine and #N/A / #NUM! in Excel.
     """
 
@@ -404,6 +415,20 @@ class Aggregate(Expr):
             out = data[0].sum(axis=-1)
         elif k == "MIN":
             out = data[0].min(axis=-1)
+        elif k == "MAX":
+            out = data[0].max(axis=-1)
+        elif k in ("PV_AT", "PV_AT_NEG", "ABS_PV_AT", "DPV_AT"):
+            f, t = data
+            f = np.where(f < 0, f, 0.0) if k == "PV_AT_NEG" else f
+            f = np.abs(f) if k == "ABS_PV_AT" else f
+            base = 1 + extra[0]
+            if k == "DPV_AT":
+                out = (f * t * base ** (-t - 1)).sum(axis=-1)
+            else:
+                out = (f * base**-t).sum(axis=-1)
+        elif k == "FV_AT_POS":
+            f, t = data
+            out = (np.where(f > 0, f, 0.0) * (1 + extra[0]) ** (extra[1] - t)).sum(axis=-1)
         elif k == "SUMIF_POS":
             out = np.where(data[0] > 0, data[0], 0.0).sum(axis=-1)
         elif k == "SUMIF_NEG":
@@ -413,9 +438,10 @@ class Aggregate(Expr):
         elif k == "MIRR":
             f, r = (np.broadcast_to(x, (*data[0].shape[:-1], 1))[..., 0] for x in extra)
             out = finance.mirr(data[0], f, r)
-        elif k == "IRR":
+        elif k in ("IRR", "IRR_FROM_1"):
             guess = np.broadcast_to(extra[0], (*data[0].shape[:-1], 1))[..., 0]
-            out = finance.irr(data[0], guess=np.where(guess > -1, guess, finance.DEFAULT_GUESS))
+            flows = data[0] if k == "IRR" else data[0][..., 1:]
+            out = finance.irr(flows, guess=np.where(guess > -1, guess, finance.DEFAULT_GUESS))
         else:
             raise ValueError(k)
         return np.asarray(out, dtype=float)[..., None]
@@ -431,6 +457,20 @@ class Aggregate(Expr):
             return f"SUM({ranges[0]})"
         if k == "MIN":
             return f"MIN({ranges[0]})"
+        if k == "MAX":
+            return f"MAX({ranges[0]})"
+        if k == "PV_AT":
+            return f"SUMPRODUCT({ranges[0]},(1+{extra[0]})^(-{ranges[1]}))"
+        if k == "ABS_PV_AT":
+            return f"SUMPRODUCT(ABS({ranges[0]}),(1+{extra[0]})^(-{ranges[1]}))"
+        if k == "PV_AT_NEG":
+            return f"SUMPRODUCT(({ranges[0]}<0)*{ranges[0]},(1+{extra[0]})^(-{ranges[1]}))"
+        if k == "DPV_AT":
+            return f"SUMPRODUCT({ranges[0]},{ranges[1]},(1+{extra[0]})^(-{ranges[1]}-1))"
+        if k == "FV_AT_POS":
+            return (
+                f"SUMPRODUCT(({ranges[0]}>0)*{ranges[0]},(1+{extra[0]})^({extra[1]}-{ranges[1]}))"
+            )
         if k == "SUMIF_POS":
             return f'SUMIF({ranges[0]},">0")'
         if k == "SUMIF_NEG":
@@ -441,6 +481,10 @@ class Aggregate(Expr):
             return f"MIRR({ranges[0]},{extra[0]},{extra[1]})"
         if k == "IRR":
             return f"IRR({ranges[0]},{extra[0]})"
+        if k == "IRR_FROM_1":
+            prefix, row = ctx.rows[self.rows[0]]
+            second = column_letter(column_index(ctx.first_column) + 1)
+            return f"IRR({prefix}${second}${row}:${ctx.last_column}${row},{extra[0]})"
         raise ValueError(k)
 
     def refs(self):

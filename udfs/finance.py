@@ -325,28 +325,41 @@ def mirr(values, finance_rate, reinvest_rate):
 
 def _payback_of(v: np.ndarray) -> np.ndarray:
     cumulative = np.cumsum(v, axis=1)
-    reached = cumulative >= 0
-    k = np.argmax(reached, axis=1)
+    below = cumulative < 0
+    owing = np.maximum.accumulate(below, axis=1)  # below zero now or before
+    recovered = (cumulative >= 0) & owing
+    k = np.argmax(recovered, axis=1)  # the first period that recovers
     rows = np.arange(v.shape[0])
     before = cumulative[rows, np.maximum(k - 1, 0)]
     with np.errstate(all="ignore"):
-        fraction = -before / v[rows, k]
-    result = np.where(k == 0, 0.0, k - 1 + fraction)
-    return np.where(reached.any(axis=1), result, np.inf)
+        result = k - 1 - before / v[rows, k]
+    result = np.where(recovered.any(axis=1), result, np.inf)
+    return np.where(below.any(axis=1), result, 0.0)
 
 
 def payback(values):
-    """Payback period: when the cumulative cash flow first turns non-negative.
+    """Payback period: when the cumulative cash flow has recovered every earlier outflow.
 
-    Periods from t = 0 (the first value), interpolated linearly inside the
-    period where the cumulative flow crosses zero; ``0.0`` if the first value
-    is already non-negative; ``inf`` if it never pays back. A later dip below
-    zero does not undo the payback (the first crossing counts).
+    The textbook rule, in periods from t = 0 (the first value): the first time
+    the cumulative flow, having been below zero, is back at zero or above,
+    interpolated linearly inside that period (flows accrue evenly within it).
+    Inflows before the first outflow count in the cumulative but are no payback
+    of their own: ``[0, -100, 60, 60]`` pays back at 2.667, ``[100, -300, 400]``
+    at 1.5. ``0.0`` when the cumulative never falls below zero (nothing to
+    recover); ``inf`` when it never recovers.
+
+    A later dip below zero (a second investment) does not undo the payback:
+    the first recovery counts. The peak funding and the cumulative flow show
+    such a dip.
 
     Examples
     --------
     >>> round(payback([-100, 60, 60]), 6)          # 1 + 40/60
     1.666667
+    >>> round(payback([0, -100, 60, 60]), 6)       # 2 + 40/60
+    2.666667
+    >>> payback([100, -300, 400])                  # 1 + 200/400
+    1.5
     >>> payback([-100, 20, 20])
     inf
     """

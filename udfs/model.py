@@ -8,7 +8,13 @@ per fixed cost, role and gate); every number is an input, so the generated
 workbook can be re-evaluated from its Inputs sheet alone.
 
 Sign convention: revenue and inflows positive, costs and investment negative.
-Flows accrue evenly within a period and are discounted from its end.
+
+The valuation clock: the timeline opens with period 0, a point at the
+valuation date (t = 0, 1 January of the first year) holding what is paid now;
+operating periods 1..N follow. Their flows are discounted from the end of each
+period, or from its middle when ``finance.timing = "mid"``. NPV, IRR, MIRR,
+both paybacks, ROI, PI, peak funding, break-even and eNPV all read that one
+timeline.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ class Input:
     unit: str
     value: float | str | tuple[float, ...]
     note: str = ""
-    kind: str = "scalar"  # scalar | text | series
+    kind: str = "scalar"  # scalar | text | series | now (a series' period-0 cell)
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
@@ -66,7 +72,7 @@ class Output:
 @dataclass
 class Model:
     spec: Spec
-    periods: int
+    periods: int  # operating periods; the timeline adds period 0 in front
     periods_per_year: int
     inputs: list[Input] = field(default_factory=list)
     drivers: list[Line] = field(default_factory=list)
@@ -94,6 +100,18 @@ _ADJUSTED = {
     "revenue": (None, "Revenue"),
     "discount_rate": ("DiscountRate", "Discount rate"),
     "working_capital_pct": ("WorkingCapitalPct", "Working capital, % of revenue"),
+    "cogs": (None, "COGS forecast"),
+    "other_costs": (None, "Other costs"),
+    "working_capital": (None, "Working capital"),
+}
+
+#: Series whose period-0 cell is an input of its own (the [now] section of a spec).
+#: Series -> (its period-0 input, the field of spec.now it comes from, label).
+NOW_INPUTS = {
+    "Development": ("DevelopmentNow", "development", "Development cost"),
+    "Capex": ("CapexNow", "capex", "Capital expenditure"),
+    "OtherCosts": ("OtherCostsNow", "other_costs", "Other costs"),
+    "WorkingCapitalSeries": ("WorkingCapitalNow", "working_capital", "Working capital"),
 }
 
 
@@ -135,7 +153,16 @@ def _inputs(spec: Spec) -> list[Input]:
             kind="text",
             choices=SCENARIOS,
         ),
-        Input("StartYear", "First year", "Case", "year", m.start_year, minimum=1990, maximum=2100),
+        Input(
+            "StartYear",
+            "First year",
+            "Case",
+            "year",
+            m.start_year,
+            "The valuation date (t = 0) is 1 January of this year",
+            minimum=1990,
+            maximum=2100,
+        ),
         Input(
             "Horizon",
             "Horizon",
@@ -414,6 +441,65 @@ def _inputs(spec: Spec) -> list[Input]:
             maximum=100,
         ),
         Input(
+            "Timing",
+            "Timing of the operating years' flows",
+            "Finance",
+            "choice",
+            "Mid" if f.timing == "mid" else "End",
+            "End: discounted from the end of each period; Mid: from its middle. "
+            "Period 0 (now) is always at t = 0",
+            kind="text",
+            choices=("End", "Mid"),
+        ),
+        Input(
+            "MidPoint",
+            "Position of a mid-period flow in its period",
+            "Finance",
+            "periods",
+            0.5,
+            "Fixed: half a period",
+            minimum=0.5,
+            maximum=0.5,
+        ),
+        Input(
+            "ReleaseWorkingCapital",
+            "Working capital released in the last period (1) or kept (0)",
+            "Finance",
+            "0/1",
+            1.0 if f.release_working_capital else 0.0,
+            "Applies only without a terminal value; with one, working capital stays",
+            minimum=0,
+            maximum=1,
+        ),
+        Input(
+            "MaintenanceCapex",
+            "Steady-state capex per year (terminal value)",
+            "Finance",
+            f"{cur}/yr",
+            f.maintenance_capex,
+            "The terminal year uses the larger of this and its depreciation",
+            minimum=0,
+        ),
+        Input(
+            "TVShareLimit",
+            "Flag a terminal value above this share of NPV",
+            "Finance",
+            "%",
+            f.terminal_value_share_limit,
+            minimum=0,
+            maximum=1,
+        ),
+        Input(
+            "IRRTolerance",
+            "IRR accepted when the NPV at it is within this share of the flows' size",
+            "Finance",
+            "ratio",
+            1e-9,
+            "Relative: the NPV at the IRR against the sum of the flows' absolute present values",
+            minimum=0,
+            maximum=0.01,
+        ),
+        Input(
             "IRRGuess",
             "IRR guess (used when MIRR does not exist)",
             "Finance",
@@ -479,6 +565,9 @@ def _inputs(spec: Spec) -> list[Input]:
         )
     )
     capex = s.capex if s.capex is not None else inv.capex
+    for name, field_name, label in NOW_INPUTS.values():
+        value = getattr(spec.now, field_name)
+        inputs.append(Input(name, f"{label} now (t = 0)", "Series", cur, value, kind="now"))
     inputs += [
         Input(
             "Development",
@@ -588,6 +677,27 @@ def _drivers(spec: Spec) -> list[Line]:
             )
     drivers.append(
         Line(
+            "flow_point",
+            "Where an operating flow sits in its period (1 end, 0.5 middle)",
+            "Drivers",
+            "periods",
+            X.fif(compare("=", Scalar("Timing"), X.Text("Mid")), Scalar("MidPoint"), 1),
+            scalar=True,
+        )
+    )
+    drivers.append(
+        Line(
+            "release_wc",
+            "Working capital released at the horizon (no terminal value)",
+            "Drivers",
+            "flag",
+            Scalar("ReleaseWorkingCapital")
+            * compare("=", Scalar("TerminalMethod"), X.Text("None")),
+            scalar=True,
+        )
+    )
+    drivers.append(
+        Line(
             "period_rate",
             "Discount rate per period",
             "Drivers",
@@ -603,13 +713,31 @@ def _lines(spec: Spec) -> list[Line]:
     ppy = Scalar("PeriodsPerYear")
     r = Row
     grow_from_year_one = r("year_index") - 1
+    operating = r("is_operating")
     lines = [
-        Line("period", "Period", "Timeline", "#", PeriodNumber()),
+        Line("period", "Period (0 = now)", "Timeline", "#", PeriodNumber()),
+        Line(
+            "is_now", "Now flag (period 0, t = 0)", "Timeline", "flag", compare("=", r("period"), 0)
+        ),
+        Line("is_operating", "Operating period flag", "Timeline", "flag", 1 - r("is_now")),
         Line("year_index", "Year of the case", "Timeline", "#", X.roundup(r("period") / ppy)),
         Line(
-            "year", "Calendar year", "Timeline", "year", Scalar("StartYear") + r("year_index") - 1
+            "year",
+            "Calendar year (now counts in the first)",
+            "Timeline",
+            "year",
+            Scalar("StartYear") + X.fmax(r("year_index"), 1) - 1,
         ),
-        Line("time_years", "Time at period end", "Timeline", "years", r("period") / ppy),
+        Line(
+            "time_periods",
+            "Time of the flow from the valuation date",
+            "Timeline",
+            "periods",
+            r("period") - operating * (1 - Scalar("flow_point")),
+        ),
+        Line(
+            "time_years", "Time of the flow, in years", "Timeline", "years", r("time_periods") / ppy
+        ),
         Line(
             "is_last",
             "Last period flag",
@@ -669,7 +797,11 @@ def _lines(spec: Spec) -> list[Line]:
             "COGS",
             "P&L",
             "currency",
-            -X.fif(Scalar("COGSFromSeries"), r("COGSSeries"), r("revenue") * live("cogs_pct")),
+            -X.fif(
+                Scalar("COGSFromSeries"),
+                r("COGSSeries") * live("cogs"),
+                r("revenue") * live("cogs_pct"),
+            ),
         ),
         Line(
             "gross_profit", "Gross profit", "P&L", "currency", r("revenue") + r("cogs"), total=True
@@ -687,7 +819,8 @@ def _lines(spec: Spec) -> list[Line]:
                 -Scalar(f"Fixed{i}")
                 * (1 + Scalar(f"Fixed{i}Growth")) ** grow_from_year_one
                 / ppy
-                * live("fixed_opex"),
+                * live("fixed_opex")
+                * operating,
             )
         )
         opex_parts.append(name)
@@ -703,7 +836,8 @@ def _lines(spec: Spec) -> list[Line]:
                 * Scalar(f"Role{i}Cost")
                 * (1 + Scalar(f"Role{i}CostGrowth")) ** grow_from_year_one
                 / ppy
-                * live("headcount_cost"),
+                * live("headcount_cost")
+                * operating,
             )
         )
         opex_parts.append(name)
@@ -715,7 +849,9 @@ def _lines(spec: Spec) -> list[Line]:
             "currency",
             -r("revenue") * live("variable_opex_pct"),
         ),
-        Line("other_costs", "Other costs", "P&L", "currency", -r("OtherCosts")),
+        Line(
+            "other_costs", "Other costs", "P&L", "currency", -r("OtherCosts") * live("other_costs")
+        ),
         Line(
             "development",
             "Development (expensed)",
@@ -733,12 +869,30 @@ def _lines(spec: Spec) -> list[Line]:
         Line("ebitda", "EBITDA", "P&L", "currency", r("gross_profit") + r("opex"), total=True),
         Line("capex", "Capex", "Investment", "currency", -r("Capex") * live("capex")),
         Line("cum_capex", "Cumulative capex", "Investment", "currency", X.CumSum("capex")),
+        # Capex paid now goes into service with the first operating period.
+        Line(
+            "capex_in_service",
+            "Capex going into service (now's with period 1)",
+            "Investment",
+            "currency",
+            operating * r("capex") + compare("=", r("period"), 1) * Prev("capex"),
+        ),
+        Line(
+            "cum_capex_in_service",
+            "Cumulative capex in service",
+            "Investment",
+            "currency",
+            X.CumSum("capex_in_service"),
+        ),
         Line(
             "depreciation_sl",
             "Depreciation, straight line",
             "Investment",
             "currency",
-            (r("cum_capex") - X.Lag("cum_capex", Scalar("DepreciationLife") * ppy))
+            (
+                r("cum_capex_in_service")
+                - X.Lag("cum_capex_in_service", Scalar("DepreciationLife") * ppy)
+            )
             / (Scalar("DepreciationLife") * ppy),
         ),
     ]
@@ -746,7 +900,7 @@ def _lines(spec: Spec) -> list[Line]:
     if schedule:
         ages = []
         for k in range(1, len(schedule) + 1):
-            lag = X.Lag("capex", Scalar(f"DepreciationAge{k}") - 1)
+            lag = X.Lag("capex_in_service", Scalar(f"DepreciationAge{k}") - 1)
             lines.append(
                 Line(
                     f"depreciation_age_{k}",
@@ -771,6 +925,7 @@ def _lines(spec: Spec) -> list[Line]:
     else:
         dep = r("depreciation_sl")
     tax = Scalar("TaxRate")
+    growth = Scalar("TerminalGrowth")
     lines += [
         Line("depreciation", "Depreciation", "P&L", "currency", dep),
         Line("ebit", "EBIT", "P&L", "currency", r("ebitda") + r("depreciation"), total=True),
@@ -819,15 +974,23 @@ def _lines(spec: Spec) -> list[Line]:
             -(r("salvage") - r("is_last") * r("book_value")) * tax,
         ),
         Line(
-            "wc_level",
-            "Working capital",
+            "wc_plan",
+            "Working capital needed by the business",
             "Cash flow",
             "currency",
             X.fif(
-                Scalar("WCFromSeries"),
+                Scalar("WCFromSeries") + r("is_now"),
                 r("WorkingCapitalSeries"),
                 r("revenue") * ppy * live("working_capital_pct"),
-            ),
+            )
+            * live("working_capital"),
+        ),
+        Line(
+            "wc_level",
+            "Working capital (released at the horizon without a terminal value)",
+            "Cash flow",
+            "currency",
+            r("wc_plan") * (1 - r("is_last") * Scalar("release_wc")),
         ),
         Line(
             "wc_change",
@@ -849,28 +1012,74 @@ def _lines(spec: Spec) -> list[Line]:
             + r("salvage_tax"),
             total=True,
         ),
+        # The terminal value starts from a normalised steady-state year (the year
+        # after the horizon), not from the last year as it is: no salvage, working
+        # capital growing with the business, capex at least replacing depreciation.
+        Line(
+            "tv_ebitda",
+            "Steady-state year: EBITDA",
+            "Terminal value",
+            "currency",
+            r("is_last") * r("ebitda") * ppy * (1 + growth),
+        ),
+        Line(
+            "tv_depreciation",
+            "Steady-state year: depreciation",
+            "Terminal value",
+            "currency",
+            r("is_last") * r("depreciation") * ppy * (1 + growth),
+        ),
+        Line(
+            "tv_tax",
+            "Steady-state year: tax",
+            "Terminal value",
+            "currency",
+            -(r("tv_ebitda") + r("tv_depreciation")) * tax,
+        ),
+        Line(
+            "tv_capex",
+            "Steady-state year: capex (at least depreciation)",
+            "Terminal value",
+            "currency",
+            -X.fmax(-r("tv_depreciation"), r("is_last") * Scalar("MaintenanceCapex")),
+        ),
+        Line(
+            "tv_wc_change",
+            "Steady-state year: working capital growth",
+            "Terminal value",
+            "currency",
+            -r("is_last") * r("wc_level") * growth,
+        ),
+        Line(
+            "tv_fcf",
+            "Steady-state year: free cash flow",
+            "Terminal value",
+            "currency",
+            r("tv_ebitda") + r("tv_tax") + r("tv_capex") + r("tv_wc_change"),
+            total=True,
+        ),
+        # Valued at the end of the horizon; its flows sit where the years' flows
+        # do, so mid-period timing brings them half a period nearer.
         Line(
             "tv_perpetuity",
-            "Terminal value, perpetuity",
-            "Cash flow",
+            "Terminal value, perpetuity of the steady-state year",
+            "Terminal value",
             "currency",
-            r("is_last")
-            * r("fcf_operations")
-            * ppy
-            * (1 + Scalar("TerminalGrowth"))
-            / (live("discount_rate") - Scalar("TerminalGrowth")),
+            r("tv_fcf")
+            / (live("discount_rate") - growth)
+            * (1 + Scalar("period_rate")) ** (1 - Scalar("flow_point")),
         ),
         Line(
             "tv_multiple",
-            "Terminal value, exit multiple",
-            "Cash flow",
+            "Terminal value, exit multiple of the last year's EBITDA",
+            "Terminal value",
             "currency",
             r("is_last") * r("ebitda") * ppy * Scalar("ExitMultiple"),
         ),
         Line(
             "terminal_value",
             "Terminal value",
-            "Cash flow",
+            "Terminal value",
             "currency",
             X.fif(
                 compare("=", Scalar("TerminalMethod"), X.Text("Perpetuity")),
@@ -885,7 +1094,7 @@ def _lines(spec: Spec) -> list[Line]:
         Line(
             "fcf",
             "Free cash flow",
-            "Cash flow",
+            "Free cash flow",
             "currency",
             r("fcf_operations") + r("terminal_value"),
             total=True,
@@ -893,31 +1102,52 @@ def _lines(spec: Spec) -> list[Line]:
         Line(
             "baseline",
             "Baseline free cash flow (do nothing)",
-            "Cash flow",
+            "Free cash flow",
             "currency",
             r("Baseline"),
         ),
         Line(
             "incremental_fcf",
             "Incremental free cash flow",
-            "Cash flow",
+            "Free cash flow",
             "currency",
             r("fcf") - r("baseline"),
             total=True,
         ),
         Line(
             "discount_factor",
-            "Discount factor",
+            "Discount factor (at the flow's time)",
             "Valuation",
             "x",
             1 / (1 + live("discount_rate")) ** r("time_years"),
+        ),
+        Line(
+            "discount_factor_end",
+            "Discount factor at the period's end (terminal value)",
+            "Valuation",
+            "x",
+            1 / (1 + live("discount_rate")) ** (r("period") / ppy),
+        ),
+        Line(
+            "operating_fcf",
+            "Incremental FCF before terminal value",
+            "Valuation",
+            "currency",
+            r("incremental_fcf") - r("terminal_value"),
+        ),
+        Line(
+            "pv_terminal",
+            "Discounted terminal value",
+            "Valuation",
+            "currency",
+            r("terminal_value") * r("discount_factor_end"),
         ),
         Line(
             "discounted_fcf",
             "Discounted incremental FCF",
             "Valuation",
             "currency",
-            r("incremental_fcf") * r("discount_factor"),
+            r("operating_fcf") * r("discount_factor") + r("pv_terminal"),
         ),
         Line(
             "cum_fcf",
@@ -934,41 +1164,47 @@ def _lines(spec: Spec) -> list[Line]:
             X.CumSum("discounted_fcf"),
         ),
         Line(
-            "operating_fcf",
-            "Incremental FCF before terminal value",
-            "Valuation",
-            "currency",
-            r("incremental_fcf") - r("terminal_value"),
-        ),
-        Line(
             "cum_operating_fcf",
             "Cumulative incremental FCF before terminal value (J-curve)",
             "Valuation",
             "currency",
             X.CumSum("operating_fcf"),
         ),
-        Line(
-            "pv_terminal",
-            "Discounted terminal value",
-            "Valuation",
-            "currency",
-            r("terminal_value") * r("discount_factor"),
-        ),
     ]
+    # Payback, the textbook rule: the time at which the cumulative flow has
+    # recovered every earlier outflow. Inflows before the first outflow count in
+    # the cumulative but are no payback of their own; a later dip below zero
+    # does not undo the first recovery. Flows accrue evenly within a period.
     for prefix, cum, flow in (
         ("pb", "cum_fcf", "incremental_fcf"),
         ("dpb", "cum_dcf", "discounted_fcf"),
     ):
         lines += [
+            Line(f"{prefix}_below", "Cumulative < 0", "Payback", "flag", compare("<", r(cum), 0)),
             Line(
-                f"{prefix}_reached", "Cumulative >= 0", "Payback", "flag", compare(">=", r(cum), 0)
+                f"{prefix}_owing",
+                "Cumulative has been below 0 by now",
+                "Payback",
+                "flag",
+                X.RunMax(f"{prefix}_below"),
             ),
             Line(
-                f"{prefix}_ever", "Reached by now", "Payback", "flag", X.RunMax(f"{prefix}_reached")
+                f"{prefix}_reached",
+                "Recovered (cumulative >= 0 after being below)",
+                "Payback",
+                "flag",
+                compare(">=", r(cum), 0) * r(f"{prefix}_owing"),
+            ),
+            Line(
+                f"{prefix}_ever",
+                "Recovered by now",
+                "Payback",
+                "flag",
+                X.RunMax(f"{prefix}_reached"),
             ),
             Line(
                 f"{prefix}_first",
-                "First period reached",
+                "First period recovered",
                 "Payback",
                 "flag",
                 r(f"{prefix}_ever") - Prev(f"{prefix}_ever"),
@@ -1011,12 +1247,52 @@ def _lines(spec: Spec) -> list[Line]:
     return lines
 
 
+#: Newton steps that carry Excel's IRR (equal spacing from t = 0) onto the
+#: valuation clock's flow times; from that start they converge in a few steps.
+IRR_STEPS = 6
+
+
+def _present_value(rate: X.Expr, kind: str = "PV_AT") -> X.Expr:
+    """Operating flows at their times plus the terminal value at the horizon's end."""
+    return Aggregate(kind, ("operating_fcf", "time_periods"), (rate,)) + Aggregate(
+        kind, ("terminal_value", "period"), (rate,)
+    )
+
+
 def _outputs() -> list[Output]:
     ppy = Scalar("PeriodsPerYear")
     rate = Scalar("period_rate")
     s = Scalar
     no_outflow = compare("=", Aggregate("SUMIF_NEG", ("incremental_fcf",)), 0)
     no_pv_outflow = compare("=", Aggregate("SUMIF_NEG", ("discounted_fcf",)), 0)
+    horizon = s("periods_total")
+    irr_steps = []
+    previous = s("IRRStart_out")
+    for k in range(1, IRR_STEPS + 1):
+        irr_steps.append(
+            Output(
+                f"IRRStep{k}",
+                f"IRR on the valuation clock, Newton step {k} (periodic)",
+                "%",
+                previous + _present_value(previous) / _present_value(previous, "DPV_AT"),
+                public=False,
+            )
+        )
+        previous = s(f"IRRStep{k}_out")
+    pv_outflows = _present_value(rate, "PV_AT_NEG")
+    fv_inflows = Aggregate("FV_AT_POS", ("operating_fcf", "time_periods"), (rate, horizon)) + (
+        Aggregate("FV_AT_POS", ("terminal_value", "period"), (rate, horizon))
+    )
+
+    def payback(prefix: str) -> X.Expr:
+        # Never below zero: nothing to recover (0). Below and never recovered: #N/A.
+        never = compare(
+            ">",
+            Aggregate("MAX", (f"{prefix}_owing",)) - Aggregate("SUM", (f"{prefix}_first",)),
+            0,
+        )
+        return NotAvailableIf(never, Aggregate("SUM", (f"{prefix}_time",)) / ppy)
+
     return [
         Output("NPV", "Net present value", "currency", Aggregate("SUM", ("discounted_fcf",))),
         Output(
@@ -1027,35 +1303,42 @@ def _outputs() -> list[Output]:
             public=False,
         ),
         Output(
+            "IRRStart",
+            "IRR of the flows equally spaced from t = 0 (periodic)",
+            "%",
+            # A zero now-column can stall Excel's and LibreOffice's iteration where
+            # the flows from period 1 converge; they share the root then.
+            X.IfError(
+                Aggregate("IRR", ("incremental_fcf",), (s("IRRGuess_out"),)),
+                Aggregate("IRR_FROM_1", ("incremental_fcf",), (s("IRRGuess_out"),)),
+            ),
+            public=False,
+        ),
+        *irr_steps,
+        Output(
             "IRR",
             "Internal rate of return",
             "%",
-            (1 + Aggregate("IRR", ("incremental_fcf",), (s("IRRGuess_out"),))) ** ppy - 1,
+            NotAvailableIf(
+                compare(
+                    ">",
+                    X.fabs(_present_value(previous)),
+                    s("IRRTolerance") * _present_value(previous, "ABS_PV_AT"),
+                ),
+                (1 + previous) ** ppy - 1,
+            ),
         ),
         Output(
             "MIRR",
             "Modified IRR (finance and reinvestment at the discount rate)",
             "%",
-            (1 + Aggregate("MIRR", ("incremental_fcf",), (rate, rate))) ** ppy - 1,
-        ),
-        Output(
-            "Payback",
-            "Payback",
-            "years",
             NotAvailableIf(
-                compare("=", Aggregate("SUM", ("pb_first",)), 0),
-                Aggregate("SUM", ("pb_time",)) / ppy,
+                compare(">=", pv_outflows, 0) + compare("<=", fv_inflows, 0),
+                (fv_inflows / -pv_outflows) ** (ppy / horizon) - 1,
             ),
         ),
-        Output(
-            "DiscountedPayback",
-            "Discounted payback",
-            "years",
-            NotAvailableIf(
-                compare("=", Aggregate("SUM", ("dpb_first",)), 0),
-                Aggregate("SUM", ("dpb_time",)) / ppy,
-            ),
-        ),
+        Output("Payback", "Payback", "years", payback("pb")),
+        Output("DiscountedPayback", "Discounted payback", "years", payback("dpb")),
         Output(
             "ROI",
             "Return on investment (undiscounted)",
@@ -1090,8 +1373,13 @@ def _outputs() -> list[Output]:
             "Break-even year (cumulative FCF >= 0)",
             "year",
             NotAvailableIf(
-                compare("=", Aggregate("SUM", ("pb_first",)), 0),
-                Aggregate("SUMPRODUCT", ("pb_first", "year")),
+                compare(
+                    ">",
+                    Aggregate("MAX", ("pb_owing",)) - Aggregate("SUM", ("pb_first",)),
+                    0,
+                ),
+                Aggregate("SUMPRODUCT", ("pb_first", "year"))
+                + (1 - Aggregate("MAX", ("pb_owing",))) * s("StartYear"),
             ),
         ),
         Output("eNPV", "Risk-adjusted NPV (eNPV)", "currency", Aggregate("SUM", ("risk_dcf",))),
@@ -1197,13 +1485,22 @@ def evaluate_trials(
             arr = arr.reshape(-1, 1)
         trials = max(trials, arr.shape[0])
         ctx.values[name] = arr
+    # A series row on the timeline: its period-0 input (or 0), then the periods.
+    for item in model.inputs:
+        if item.kind == "series":
+            rows = ctx.values[item.name]
+            now = NOW_INPUTS.get(item.name)
+            first = ctx.values[now[0]] if now else np.zeros((1, 1))
+            first = np.broadcast_to(first, (max(first.shape[0], rows.shape[0]), 1))
+            rows = np.broadcast_to(rows, (first.shape[0], rows.shape[1]))
+            ctx.values[item.name] = np.concatenate([first, rows], axis=1)
     ctx.values["scenario_index"] = np.array([[SCENARIOS.index(chosen) + 1.0]])
     with np.errstate(all="ignore"):
         for line in model.drivers[1:]:
             ctx.values[line.name] = np.broadcast_to(line.expr.evaluate(ctx), (trials, 1))
         for line in model.lines:
             ctx.values[line.name] = np.broadcast_to(
-                line.expr.evaluate(ctx), (trials, model.periods)
+                line.expr.evaluate(ctx), (trials, model.periods + 1)
             )
         outputs = {}
         for out in model.outputs:

@@ -2,7 +2,9 @@
 
 Every driver moves by a relative change x (the driver becomes base * (1 + x),
 as in the scenarios), everything else stays at Base. All cases of a tornado or
-a grid are evaluated in one vectorised pass.
+a grid are evaluated in one vectorised pass. The tornado shows the drivers
+that move the case (:func:`tornado_drivers`): a forecast series given
+explicitly is scaled as a whole, and working capital is a driver of its own.
 """
 
 from __future__ import annotations
@@ -14,19 +16,24 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from .errors import InputError
-from .model import _ADJUSTED, Model, adjustment_names, evaluate_trials
+from .model import _ADJUSTED, NOW_INPUTS, Model, adjustment_names, evaluate_trials, input_values
 from .spec import SCENARIO_DRIVERS
 
-#: The drivers a tornado shows by default, with their labels.
+#: Tornado labels of the drivers.
 TORNADO_DRIVERS = {
     "tam": "Market size (TAM)",
     "target_share": "Target market share",
     "price": "Price",
+    "revenue": "Revenue forecast",
     "cogs_pct": "COGS %",
+    "cogs": "COGS forecast",
+    "variable_opex_pct": "Variable opex %",
     "fixed_opex": "Fixed opex",
     "headcount_cost": "Headcount cost",
+    "other_costs": "Other costs",
     "development": "Development cost",
     "capex": "Capex",
+    "working_capital": "Working capital",
     "discount_rate": "Discount rate",
 }
 DEFAULT_SWING = 0.20  # +/- 20% where the spec's scenarios leave a driver alone
@@ -83,6 +90,44 @@ def with_changes(
     return evaluate_trials(model, inputs, "Low").outputs[output]
 
 
+def tornado_drivers(model: Model, values: dict | None = None) -> dict[str, str]:
+    """The drivers that move this case, with their labels.
+
+    Revenue from a forecast series is one driver (the series scaled), else the
+    market build's size, share and price; COGS likewise (the series or its %).
+    Cost lines, development, capex and working capital count where the case
+    has them (the period-0 amounts included); the discount rate always.
+    """
+    v = input_values(model)
+    v.update(values or {})
+
+    def has(*names: str) -> bool:
+        return any(np.any(np.asarray(v[n], dtype=float) != 0) for n in names if n in v)
+
+    def with_now(series: str) -> tuple[str, ...]:
+        return (series, NOW_INPUTS[series][0])
+
+    spec = model.spec
+    fixed = [f"Fixed{i}" for i in range(1, len(spec.costs.fixed) + 1)]
+    roles = [f"Role{i}FTE" for i in range(1, len(spec.costs.headcount) + 1)]
+    keys = ["revenue"] if has("RevenueFromSeries") else ["tam", "target_share", "price"]
+    keys.append("cogs" if has("COGSFromSeries") else "cogs_pct")
+    optional = {
+        "variable_opex_pct": has("VariableOpexPct"),
+        "fixed_opex": has(*fixed),
+        "headcount_cost": has(*roles),
+        "other_costs": has(*with_now("OtherCosts")),
+        "development": has(*with_now("Development")),
+        "capex": has(*with_now("Capex")),
+        "working_capital": has(*with_now("WorkingCapitalSeries"))
+        if has("WCFromSeries")
+        else has("WorkingCapitalPct", "WorkingCapitalNow"),
+    }
+    keys += [k for k, present in optional.items() if present]
+    keys.append("discount_rate")
+    return {k: TORNADO_DRIVERS[k] for k in keys}
+
+
 def tornado(
     model: Model,
     output: str = "NPV",
@@ -91,10 +136,11 @@ def tornado(
 ) -> list[TornadoBar]:
     """``output`` with each driver moved alone to its Low and High setting, widest first.
 
-    A driver's settings are its Low/High scenario adjustments, or -/+20% where
+    ``drivers`` default to :func:`tornado_drivers`. A driver's settings are its
+    Low/High scenario adjustments where the spec gives them, or -/+20% where
     both are zero (one set in a single scenario keeps 0 on the other side).
     """
-    drivers = drivers or TORNADO_DRIVERS
+    drivers = drivers or tornado_drivers(model, values)
     keys = list(drivers)
     settings = [_changes(model, k, values) for k in keys]
     n = len(keys)

@@ -4,6 +4,12 @@ Validated by pydantic; every problem is reported on its own line as
 ``FILE, section.field: what is wrong; got X``. Money is in the spec's currency
 per year unless a field says otherwise; shares and rates are fractions
 (0.25 for 25%). Lists "by year" start at the first year of the case.
+
+The valuation clock: t = 0 is the valuation date, 1 January of
+``meta.start_year``. What happens then (investment and start-up costs decided
+today) goes in the ``[now]`` section, period 0; the years of the horizon
+follow, their flows at the end of each period (``finance.timing = "end"``) or
+in its middle (``"mid"``).
 """
 
 from __future__ import annotations
@@ -54,6 +60,9 @@ SCENARIO_DRIVERS = (
     "revenue",
     "discount_rate",
     "working_capital_pct",
+    "cogs",
+    "other_costs",
+    "working_capital",
 )
 SCENARIOS = ("Low", "Base", "High")
 STAGES = ("concept", "development", "launch", "growth", "mature", "decline", "sunset")
@@ -139,6 +148,17 @@ class Investment(_Strict):
     salvage_value: Money = Field(default=0.0, description="Sale value at the end of the horizon")
 
 
+class Now(_Strict):
+    """Period 0: what is paid at the valuation date, before the first year starts."""
+
+    capex: Money = Field(default=0.0, description="Capitalised investment at t = 0")
+    development: Money = Field(default=0.0, description="Expensed start-up cost at t = 0")
+    other_costs: Money = Field(default=0.0, description="Other costs at t = 0")
+    working_capital: Annotated[float, Field(ge=-1e13, le=1e13)] = Field(
+        default=0.0, description="Working capital in place at t = 0"
+    )
+
+
 class Finance(_Strict):
     discount_rate: Annotated[float, Field(gt=-0.99, le=1.0)]
     tax_rate: Fraction = 0.25
@@ -150,6 +170,22 @@ class Finance(_Strict):
     exit_multiple: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
     losses: Literal["credit", "carry_forward"] = "carry_forward"
     irr_guess: Annotated[float, Field(gt=-0.99, le=10.0)] = 0.1
+    timing: Literal["end", "mid"] = Field(
+        default="end", description="Where the operating years' flows sit in their period"
+    )
+    release_working_capital: bool = Field(
+        default=True,
+        description="Working capital comes back in the last period when there is no "
+        "terminal value (with one, it stays: the steady state keeps it)",
+    )
+    maintenance_capex: Money = Field(
+        default=0.0,
+        description="Steady-state capex per year for the terminal value; at least "
+        "the steady-state depreciation is used",
+    )
+    terminal_value_share_limit: Fraction = Field(
+        default=0.75, description="Flag a terminal value above this share of NPV"
+    )
 
 
 class Gate(_Strict):
@@ -236,6 +272,11 @@ class Scenario(_Strict):
     revenue: Rate = 0.0
     discount_rate: Rate = 0.0
     working_capital_pct: Rate = 0.0
+    cogs: Rate = Field(default=0.0, description="Scales the COGS forecast (series.cogs)")
+    other_costs: Rate = 0.0
+    working_capital: Rate = Field(
+        default=0.0, description="Scales working capital, from the series or % of revenue"
+    )
 
 
 class Scenarios(_Strict):
@@ -249,6 +290,7 @@ class Spec(_Strict):
     pricing: Pricing | None = None
     costs: Costs = Costs()
     investment: Investment = Investment()
+    now: Now = Now()
     finance: Finance
     risk: Risk = Risk()
     baseline: Baseline = Baseline()

@@ -25,15 +25,18 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from udfs import expr as X
 from udfs.errors import BizcaseError
-from udfs.model import Input, Model, build_model, evaluate
-from udfs.sensitivity import tornado
+from udfs.model import NOW_INPUTS, Input, Model, build_model, evaluate
+from udfs.sensitivity import tornado, tornado_drivers
 from udfs.spec import SCENARIOS, Spec
 
 from .buttons import CASE_BUTTONS, add_buttons, buttons_of
 from .files import save_atomically
 
-TEMPLATE_VERSION = "1.0"
-FIRST_PERIOD_COLUMN = 5  # E; D is the opening column that "previous period" reads
+# 1.1: period 0 (now) opens the timeline; mid-period timing; working capital
+# released at the horizon; terminal value on a steady-state year; new checks.
+TEMPLATE_VERSION = "1.1"
+FIRST_PERIOD_COLUMN = 5  # E holds period 0 (now); D is the blank opening column
+# that "previous period" reads before it
 SPEC_CHUNK = 30000  # Excel caps a cell at 32,767 characters
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
@@ -52,6 +55,7 @@ FORMATS = {
     "% change": "+0%;-0%;0%",
     "% of capex": "0.0%",
     "x": "0.00",
+    "ratio": "0.0E+00",
     "years": "0.00",
     "year": "0",
     "year #": "0",
@@ -102,8 +106,8 @@ class BusinessCaseWriter:
                 replace(i, value=_input_value(values[i.name], i)) if i.name in values else i
                 for i in self.model.inputs
             ]
-        self.n = self.model.periods
-        self.last_col = X.column_letter(FIRST_PERIOD_COLUMN + self.n - 1)
+        self.n = self.model.periods  # operating periods; period 0 comes first
+        self.last_col = X.column_letter(FIRST_PERIOD_COLUMN + self.n)
         self.wb = Workbook()
         self.names: dict[str, str] = {}
         self.input_rows: dict[str, tuple[str, int]] = {}
@@ -113,7 +117,8 @@ class BusinessCaseWriter:
     # --- helpers ---------------------------------------------------------------
 
     def col(self, period: int) -> str:
-        return X.column_letter(FIRST_PERIOD_COLUMN + period - 1)
+        """The timeline column of ``period`` (0 = now)."""
+        return X.column_letter(FIRST_PERIOD_COLUMN + period)
 
     def define(self, name: str, ref: str) -> None:
         self.names[name] = ref
@@ -128,24 +133,23 @@ class BusinessCaseWriter:
             cells=cells,
             rows=rows,
             column_letter=column,
-            first_column=self.col(1),
+            first_column=self.col(0),
             last_column=self.last_col,
         )
 
     def period_headers(self, ws, row: int) -> None:
         """Period labels as formulas (they follow In_StartYear), one formula copied across."""
         rows = self.main.rows
-        for p in range(1, self.n + 1):
+        for p in range(self.n + 1):
             col = self.col(p)
             c = ws[f"{col}{row}"]
+            period = f"{col}{rows['period'][1]}"
             year = f"{col}{rows['year'][1]}"
             if self.model.periods_per_year == 1:
-                c.value = f"={year}"
+                label = year
             else:
-                quarter = (
-                    f"{col}{rows['period'][1]}-({col}{rows['year_index'][1]}-1)*In_PeriodsPerYear"
-                )
-                c.value = f'={year}&" Q"&({quarter})'
+                label = f'{year}&" Q"&({period}-({col}{rows["year_index"][1]}-1)*In_PeriodsPerYear)'
+            c.value = f'=IF({period}=0,"Now",{label})'
             c.font, c.fill = HEADER_FONT, HEADER_FILL
             c.alignment = Alignment(horizontal="center")
 
@@ -195,7 +199,7 @@ class BusinessCaseWriter:
         section = None
         validations: dict[tuple, DataValidation] = {}
         for item in self.model.inputs:
-            if item.kind == "series":
+            if item.kind in ("series", "now"):
                 continue
             if item.section != section:
                 section = item.section
@@ -221,6 +225,9 @@ class BusinessCaseWriter:
             ref = f"Inputs!$B${row}"
             self.define(f"In_{item.name}", ref)
             self.input_cells[item.name] = f"In_{item.name}"
+            self.last_scalar_row = row
+            if item.name == "Scenario":
+                self.scenario_row = row
             row += 1
         # The scenario list MATCH reads, and the data-validation source.
         row += 1
@@ -232,21 +239,33 @@ class BusinessCaseWriter:
         self.define("List_Scenarios", f"Inputs!$B${row}:$D${row}")
         row += 2
         # Series: one row per input, aligned with the Calculations timeline.
-        ws[f"A{row}"].value = "Forecast series (by period; aligned with Calculations)"
+        ws[f"A{row}"].value = (
+            "Forecast series (by period; aligned with Calculations). Now: paid at the "
+            "valuation date, t = 0"
+        )
         ws[f"A{row}"].font = SECTION_FONT
         row += 1
         header_row = row
         ws[f"A{row}"].value = "Series"
-        ws[f"A{row}"].font, ws[f"A{row}"].fill = HEADER_FONT, HEADER_FILL
         ws[f"B{row}"].value = "Unit"
-        ws[f"B{row}"].font, ws[f"B{row}"].fill = HEADER_FONT, HEADER_FILL
+        for p in range(self.n + 1):
+            ws[f"{self.col(p)}{row}"].value = f"=Calculations!{self.col(p)}3"
+        for c in ws[row][: FIRST_PERIOD_COLUMN + self.n]:
+            c.font, c.fill = HEADER_FONT, HEADER_FILL
         row += 1
+        now_inputs = {i.name: i for i in self.model.inputs if i.kind == "now"}
         for item in self.model.inputs:
             if item.kind != "series":
                 continue
             write_text(ws[f"A{row}"], item.label)
             write_text(ws[f"B{row}"], item.unit)
-            for p, value in enumerate(item.value, start=1):
+            now = NOW_INPUTS.get(item.name)
+            cells = [(p, value) for p, value in enumerate(item.value, start=1)]
+            if now:
+                cells.insert(0, (0, now_inputs[now[0]].value))
+                self.define(f"In_{now[0]}", f"Inputs!${self.col(0)}${row}")
+                self.input_cells[now[0]] = f"In_{now[0]}"
+            for p, value in cells:
                 c = ws[f"{self.col(p)}{row}"]
                 c.value = float(value)
                 c.fill, c.font = INPUT_FILL, INPUT_FONT
@@ -256,7 +275,8 @@ class BusinessCaseWriter:
             self.input_rows[item.name] = ("Inputs!", row)
             row += 1
         self.series_header_row = header_row
-        for p in range(1, self.n + 1):
+        self.series_rows = (header_row + 1, row - 1)
+        for p in range(self.n + 1):
             ws.column_dimensions[self.col(p)].width = 12
         ws.freeze_panes = "A5"
         ws.print_area = f"A1:{max(self.last_col, 'D', key=X.column_index)}{row}"
@@ -352,7 +372,7 @@ class BusinessCaseWriter:
                 if kind == "output":
                     ws[f"C{r}"].font = Font(bold=True)
             else:
-                for p in range(1, self.n + 1):
+                for p in range(self.n + 1):
                     column = self.col(p)
                     c = ws[f"{column}{r}"]
                     c.value = "=" + item.expr.excel(self.context(block, column))
@@ -381,9 +401,9 @@ class BusinessCaseWriter:
         ws.column_dimensions["B"].width = 10
         ws.column_dimensions["C"].width = 14
         ws.column_dimensions["D"].width = 9
-        for p in range(1, self.n + 1):
+        for p in range(self.n + 1):
             ws.column_dimensions[self.col(p)].width = 13
-        ws.freeze_panes = f"{self.col(1)}4"
+        ws.freeze_panes = f"{self.col(0)}4"
         ws.print_area = f"A1:{self.last_col}{self.main.end}"
         self.landscape(ws, fit_height=False)
 
@@ -418,14 +438,21 @@ class BusinessCaseWriter:
             row += 1
         row += 1
         notes = [
-            "NPV: incremental free cash flow (case minus baseline) discounted from the end of "
-            "each period at the scenario's discount rate.",
-            "IRR starts from the periodic MIRR so Excel's iteration converges; periodic rates "
-            "are annualised. #NUM!: no IRR exists.",
-            "Payback: years until cumulative incremental FCF first turns non-negative, flows "
-            "accruing evenly within each period. #N/A: never within the horizon.",
+            "The clock: t = 0 is the valuation date (1 January of the first year). Period 0 "
+            "(now) is undiscounted; each later period's flow is discounted from its end, or "
+            "its middle with In_Timing = Mid; the terminal value from the horizon's end.",
+            "NPV: incremental free cash flow (case minus baseline) discounted at the "
+            "scenario's discount rate. With annual end-of-year timing it equals "
+            "BC_NPV(rate, the incremental FCF row from Now).",
+            "IRR: Excel's IRR of the flows, then Newton steps onto the flows' times (a no-op "
+            "with end timing); annualised. MIRR on the same times. #N/A/#NUM!: none exists.",
+            "Payback: years until the cumulative incremental FCF has recovered every earlier "
+            "outflow, flows accruing evenly within each period; 0 when it never falls below "
+            "zero; a later dip does not undo it. #N/A: never within the horizon.",
             "Peak funding: the deepest point of the cumulative incremental FCF (the J-curve).",
             "eNPV: discounted FCF weighted by the probability of passing each gate before it.",
+            "Terminal value: from a steady-state year after the horizon (its own block on "
+            "Calculations); without one, working capital is released in the last period.",
         ]
         ws[f"A{row}"].value = "How these are computed"
         ws[f"A{row}"].font = SECTION_FONT
@@ -516,12 +543,14 @@ class BusinessCaseWriter:
             f"Snapshot computed by the bizcase engine when the workbook was "
             f"generated ({stamp}), Base scenario, each driver moved alone by "
             f"its Low/High scenario adjustment (or -/+20% where none is set). "
-            f"Not live: regenerate after changing inputs."
+            f"Not live: the Checks sheet says when an input has changed since; press "
+            f"the Sensitivity button (or regenerate) to refresh it."
         )
         ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
         ws.merge_cells("A2:F2")
         ws.row_dimensions[2].height = 45
-        rows = self.tornado_bars = tornado(self.model)
+        rows = self.tornado_bars = tornado(self.model, drivers=tornado_drivers(self.model))
+        self.write_snapshot_inputs()
         headers = (
             "Driver",
             "Low setting",
@@ -582,6 +611,32 @@ class BusinessCaseWriter:
         ws.print_area = f"A1:H{last + 20}"
         self.landscape(ws)
 
+    def write_snapshot_inputs(self):
+        """A copy of the inputs the tornado was computed from, for the staleness check.
+
+        The scenario selector is left out: the tornado is always at Base.
+        """
+        meta = self.meta_ws
+        inputs = self.inputs_ws
+        first, last = self.scenario_row + 1, self.last_scalar_row
+        meta["A6"].value = "sensitivity snapshot: inputs it was computed from"
+        top = 7
+        for i, r in enumerate(range(first, last + 1)):
+            meta[f"B{top + i}"].value = inputs[f"B{r}"].value
+        self.define("Snap_Inputs", f"Inputs!$B${first}:$B${last}")
+        self.define("Snap_InputsAtSnapshot", f"_bizcase!$B${top}:$B${top + last - first}")
+        s1, s2 = self.series_rows
+        top2 = top + last - first + 2
+        for i, r in enumerate(range(s1, s2 + 1)):
+            for p in range(self.n + 1):
+                col = self.col(p)
+                meta[f"{col}{top2 + i}"].value = inputs[f"{col}{r}"].value
+        self.define("Snap_Series", f"Inputs!${self.col(0)}${s1}:${self.last_col}${s2}")
+        self.define(
+            "Snap_SeriesAtSnapshot",
+            f"_bizcase!${self.col(0)}${top2}:${self.last_col}${top2 + s2 - s1}",
+        )
+
     def write_kpis(self):
         ws = self.kpi_ws
         ws["A1"].value = "KPIs: targets by year, with room for actuals"
@@ -635,57 +690,84 @@ class BusinessCaseWriter:
         self.landscape(ws)
 
     def write_checks(self):
+        """Checks that recompute a fact by another route than the model's own rows."""
         ws = self.checks_ws
         ws["A1"].value = "Checks"
         ws["A1"].font = TITLE_FONT
         ws.column_dimensions["A"].width = 80
         ws.column_dimensions["B"].width = 12
         rows = self.main.rows
-        sums = {
-            name: f"SUM(Calculations!${self.col(1)}${rows[name][1]}:${self.last_col}$"
-            f"{rows[name][1]})"
-            for name in rows
-        }
+
+        def row_range(name: str) -> str:
+            row = rows[name][1]
+            return f"Calculations!${self.col(0)}${row}:${self.last_col}${row}"
+
+        sums = {name: f"SUM({row_range(name)})" for name in rows}
         end = f"Calculations!${self.last_col}$"
         base_npv = f"ScenarioCalcs!{self.scenario_blocks['Base'].cells['NPV_out']}"
         selected = {
             name: f"ScenarioCalcs!{self.scenario_blocks[name].cells['NPV_out']}"
             for name in SCENARIOS
         }
+        tolerance = "In_CheckTolerance"
+        # Depreciation by a closed form: each period's capex in service, times the
+        # share of it written off by the end of the horizon.
+        age = f"(Calculations!{self.main.cells['periods_total']}-{row_range('period')}+1)"
+        life = f"({age}/(In_DepreciationLife*In_PeriodsPerYear))"
+        straight = f"SUMPRODUCT({row_range('capex_in_service')},({life}>=1)+({life}<1)*{life})"
+        depreciable = straight
+        schedule = self.spec.investment.depreciation_schedule
+        if schedule:
+            shares = "+".join(
+                f"In_DepreciationYear{k}*({age}>=In_DepreciationAge{k})"
+                for k in range(1, len(schedule) + 1)
+            )
+            by_schedule = f"SUMPRODUCT({row_range('capex_in_service')},{shares})"
+            depreciable = f'IF(In_DepreciationMethod="Schedule",{by_schedule},{straight})'
+        first_line = min(r for _, r in rows.values())
+        last_line = max(r for _, r in rows.values())
+        timeline = f"Calculations!${self.col(0)}${first_line}:${self.last_col}${last_line}"
         checks = [
             (
                 "The scenario selector holds Low, Base or High",
                 "ISNUMBER(MATCH(In_Scenario,List_Scenarios,0))",
             ),
             (
-                "Gross profit = revenue + COGS (all periods)",
-                f"ABS({sums['gross_profit']}-{sums['revenue']}-{sums['cogs']})<=In_CheckTolerance",
+                "Cash by another route: revenue + COGS + opex + tax + capex - closing working "
+                "capital + salvage after tax + terminal value = total free cash flow",
+                f"ABS({sums['fcf']}-({sums['revenue']}+{sums['cogs']}+{sums['opex']}+"
+                f"{sums['tax']}+{sums['capex']}-{end}{rows['wc_level'][1]}+{sums['salvage']}+"
+                f"{sums['salvage_tax']}+{sums['terminal_value']}))<={tolerance}",
             ),
             (
-                "Free cash flow = NOPAT + depreciation added back + capex + working capital + "
-                "salvage + terminal value",
-                f"ABS({sums['fcf']}-({sums['nopat']}-{sums['depreciation']}+{sums['capex']}+"
-                f"{sums['wc_change']}+{sums['salvage']}+{sums['salvage_tax']}+"
-                f"{sums['terminal_value']}))<=In_CheckTolerance",
+                "Depreciation to date = capex in service x the share of its life that has "
+                "passed (computed from the inputs, not the depreciation rows)",
+                f"ABS({sums['depreciation']}-{depreciable})<={tolerance}",
             ),
             (
-                "Net book value at the end = capex - depreciation to date",
-                f"ABS({end}{rows['book_value'][1]}+{sums['capex']}-{sums['depreciation']})"
-                f"<=In_CheckTolerance",
-            ),
-            (
-                "Discount factors are positive",
-                f"MIN(Calculations!${self.col(1)}$"
-                f"{rows['discount_factor'][1]}:{end}{rows['discount_factor'][1]})>0",
+                "Working capital is released by the end (no terminal value, release on)",
+                f'IF(In_ReleaseWorkingCapital*(In_TerminalMethod="None"),'
+                f"ABS({sums['wc_change']})<={tolerance},TRUE)",
             ),
             (
                 "The live scenario table agrees with the selected scenario",
                 f"ABS(Out_NPV-CHOOSE(MATCH(In_Scenario,List_Scenarios,0),{selected['Low']},"
-                f"{selected['Base']},{selected['High']}))<=In_CheckTolerance",
+                f"{selected['Base']},{selected['High']}))<={tolerance}",
             ),
             (
                 "Low NPV <= Base NPV <= High NPV (scenarios ordered as named)",
                 f"AND({selected['Low']}<={base_npv},{base_npv}<={selected['High']})",
+            ),
+            (
+                "The Sensitivity snapshot is current (no input changed since it was computed)",
+                "SUMPRODUCT((Snap_Inputs<>Snap_InputsAtSnapshot)*1)"
+                "+SUMPRODUCT((Snap_Series<>Snap_SeriesAtSnapshot)*1)=0",
+            ),
+            (
+                "No error value anywhere on the Calculations timeline; NPV, eNPV and peak "
+                "funding are numbers",
+                f"AND(SUMPRODUCT(ISERROR({timeline})*1)=0,ISNUMBER(Out_NPV),"
+                f"ISNUMBER(Out_eNPV),ISNUMBER(Out_PeakFunding))",
             ),
         ]
         ws["A3"].value, ws["B3"].value = "Check", "OK?"
@@ -701,10 +783,24 @@ class BusinessCaseWriter:
         row += 1
         ws[f"A{row}"].value = "Master check (every check above passes)"
         ws[f"A{row}"].font = Font(bold=True)
-        ws[f"B{row}"].value = f"=IF(MIN(B{first}:B{row - 2})=1,1,0)"
+        ws[f"B{row}"].value = f"=IF(ISERROR(MIN(B{first}:B{row - 2})),0,MIN(B{first}:B{row - 2}))"
         ws[f"B{row}"].number_format = '"OK";;"FAIL"'
         ws[f"B{row}"].font = Font(bold=True)
         self.define("Check_Master", f"Checks!$B${row}")
+        row += 2
+        ws[f"A{row}"].value = "Warnings (judgement, not errors; not part of the master check)"
+        ws[f"A{row}"].font = SECTION_FONT
+        row += 1
+        ws[f"A{row}"].value = (
+            '="Terminal value at most "&TEXT(In_TVShareLimit,"0%")&" of NPV (it is "'
+            '&IFERROR(TEXT(Out_TerminalValueShare,"0%"),"n/a")&")"'
+        )
+        ws[f"B{row}"].value = (
+            "=IF(ISNUMBER(Out_TerminalValueShare),"
+            "IF(Out_TerminalValueShare<=In_TVShareLimit,1,0),1)"
+        )
+        ws[f"B{row}"].number_format = '"OK";;"FLAG"'
+        self.define("Check_TerminalValueShare", f"Checks!$B${row}")
         ws[
             f"A{row + 2}"
         ].value = "Equality checks allow a difference of In_CheckTolerance (Inputs)."
@@ -759,12 +855,23 @@ class BusinessCaseWriter:
         ws[f"A{r}"].value = "Model checks"
         ws[f"B{r}"].value = '=IF(Check_Master=1,"All pass","CHECK FAILED")'
         ws[f"B{r}"].font = Font(bold=True)
+        ws[f"A{r + 1}"].value = "Terminal value"
+        ws[f"B{r + 1}"].value = (
+            '=IF(Check_TerminalValueShare=1,"Within limit",'
+            '"Over "&TEXT(In_TVShareLimit,"0%")&" of NPV")'
+        )
         write_text(
-            ws[f"A{r + 1}"],
+            ws[f"A{r + 2}"],
             f"Currency {meta.currency}; {meta.horizon} years from "
             f"{meta.start_year}, {meta.periods}.",
         )
-        ws[f"A{r + 1}"].font = Font(italic=True, color="595959")
+        ws[f"A{r + 2}"].font = Font(italic=True, color="595959")
+        ws[f"A{r + 3}"].value = (
+            '="Valuation date (t = 0): 1 January "&In_StartYear&"; now (period 0) is '
+            'undiscounted, the years after it from the "&IF(In_Timing="Mid","middle","end")'
+            '&" of each period."'
+        )
+        ws[f"A{r + 3}"].font = Font(italic=True, color="595959")
         self.cover_charts(ws)
         ws.print_area = "A1:N40"  # the buttons sit in M:N
         self.landscape(ws)
@@ -773,7 +880,7 @@ class BusinessCaseWriter:
         calc = self.calc_ws
         rows = self.main.rows
         cats = Reference(
-            calc, min_col=FIRST_PERIOD_COLUMN, max_col=FIRST_PERIOD_COLUMN + self.n - 1, min_row=3
+            calc, min_col=FIRST_PERIOD_COLUMN, max_col=FIRST_PERIOD_COLUMN + self.n, min_row=3
         )
         jcurve = LineChart()
         jcurve.title = "Cumulative cash flow before terminal value"
@@ -781,7 +888,7 @@ class BusinessCaseWriter:
             Reference(
                 calc,
                 min_col=FIRST_PERIOD_COLUMN,
-                max_col=FIRST_PERIOD_COLUMN + self.n - 1,
+                max_col=FIRST_PERIOD_COLUMN + self.n,
                 min_row=rows["cum_operating_fcf"][1],
             ),
             from_rows=True,
@@ -800,7 +907,7 @@ class BusinessCaseWriter:
                 Reference(
                     calc,
                     min_col=FIRST_PERIOD_COLUMN,
-                    max_col=FIRST_PERIOD_COLUMN + self.n - 1,
+                    max_col=FIRST_PERIOD_COLUMN + self.n,
                     min_row=rows[name][1],
                 ),
                 from_rows=True,

@@ -3,7 +3,11 @@
 The template is the workbook the recorded spec generates today: every
 calculation cell of the file is compared with it, so a number typed over a
 formula, an edited formula, a broken reference or a row whose formula differs
-from column to column is found and named by sheet and cell.
+from column to column is found and named by sheet and cell. A workbook of an
+earlier template version cannot be compared with today's layout; it is checked
+for consistency instead: each timeline row holds one formula copied across, with
+no number typed over it and no broken reference (``bizcase upgrade`` moves it to
+the current template).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import openpyxl
 from openpyxl.formula.tokenizer import Token, Tokenizer
+from openpyxl.formula.translate import Translator
 
 from .business_case import TEMPLATE_VERSION, build_workbook, write_business_case
 from .reader import (
@@ -93,7 +98,7 @@ def check_workbook(path: str | Path) -> list[Problem]:
     model = recorded_model(path, version, spec_json)
     problems = []
     try:
-        read_inputs(model, source.cells, str(path))
+        read_inputs(model, source.cells, str(path), version)
     except InputError as e:
         problems += [
             Problem(*p.where.split("!"), "invalid input", f"{p.name}: {p.detail}")
@@ -102,11 +107,13 @@ def check_workbook(path: str | Path) -> list[Problem]:
         ]
     except MissingSheetError:  # the Inputs sheet deleted: reported with the other sheets
         pass
-    template = build_workbook(model.spec)
     try:
         actual = openpyxl.load_workbook(path)  # formulas, not values
     except Exception as e:  # openpyxl raises many types for damaged files
         raise WorkbookError(f"{path}: cannot be opened ({type(e).__name__}: {e})") from None
+    if version != TEMPLATE_VERSION:
+        return problems + _consistency_problems(actual)
+    template = build_workbook(model.spec)
     for sheet in template.sheetnames:
         if sheet not in actual.sheetnames:
             problems.append(Problem(sheet, "-", "missing sheet", "the sheet has been deleted"))
@@ -156,6 +163,50 @@ def check_workbook(path: str | Path) -> list[Problem]:
     return problems
 
 
+TIMELINE_SHEETS = ("Calculations", "ScenarioCalcs")
+FIRST_TIMELINE_COLUMN = 5  # E, in every template version so far
+
+
+def _consistency_problems(wb) -> list[Problem]:
+    """An earlier template's timeline rows: one formula copied across, nothing typed over."""
+    problems = []
+    for sheet in TIMELINE_SHEETS:
+        if sheet not in wb.sheetnames:
+            problems.append(Problem(sheet, "-", "missing sheet", "the sheet has been deleted"))
+            continue
+        ws = wb[sheet]
+        for row in ws.iter_rows(min_col=FIRST_TIMELINE_COLUMN):
+            first = row[0]
+            if not (isinstance(first.value, str) and first.value.startswith("=")):
+                continue
+            translator = Translator(first.value, origin=first.coordinate)
+            for cell in row[1:]:
+                got = cell.value
+                if got is None:
+                    continue
+                if not (isinstance(got, str) and got.startswith("=")):
+                    problems.append(
+                        Problem(
+                            sheet,
+                            cell.coordinate,
+                            "override",
+                            f"a typed {got!r} in a row of formulas",
+                        )
+                    )
+                elif "#REF!" in got:
+                    problems.append(Problem(sheet, cell.coordinate, "broken reference", got))
+                elif _normal(got) != _normal(translator.translate_formula(cell.coordinate)):
+                    problems.append(
+                        Problem(
+                            sheet,
+                            cell.coordinate,
+                            "edited formula",
+                            f"differs from the row's first formula {first.value}; got {got}",
+                        )
+                    )
+    return problems
+
+
 @dataclass
 class Upgrade:
     path: Path
@@ -180,11 +231,17 @@ def upgrade_workbook(old: str | Path, new: str | Path, overwrite: bool = False) 
                 else "not part of the template"
             )
             not_carried.append(f"sheet {name!r}: {reason}")
+    filled = case.filled
     if case.template_version != TEMPLATE_VERSION:
         not_carried.append(
             f"template {case.template_version} -> {TEMPLATE_VERSION}: inputs carried by name"
         )
-    return Upgrade(Path(path), len(case.values), not_carried)
+    if filled:
+        not_carried.append(
+            f"inputs new since template {case.template_version}, set from the spec: "
+            + ", ".join(filled)
+        )
+    return Upgrade(Path(path), len(case.values) - len(filled), not_carried)
 
 
 def _kpi_actuals(wb) -> dict[str, object]:

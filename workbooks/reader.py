@@ -84,7 +84,7 @@ class BusinessCaseFile:
     scenario: str
     template_version: str
     cached: dict[str, float] = field(default_factory=dict)  # Out_ values stored in the file
-    filled: list[str] = field(default_factory=list)  # inputs an older template lacks
+    filled: list[str] = field(default_factory=list)  # In_ names an older template lacks
 
 
 def read_business_case(path: str | Path) -> BusinessCaseFile:
@@ -100,7 +100,7 @@ def read_case(source: CellSource, where: str) -> BusinessCaseFile:
     """Read a case through any adapter; ``where`` names it in messages."""
     version, spec_json = source.recorded()
     model = recorded_model(where, version, spec_json)
-    values, filled = read_inputs(model, source.cells, where, _older(version))
+    values, filled = read_inputs(model, source.cells, where, version)
     cached = {}
     for out in model.outputs:
         cells = source.cells(f"Out_{out.name}") if out.public else None
@@ -129,28 +129,64 @@ def recorded_model(where: str | Path, version: str, spec_json: str) -> Model:
     return build_model(spec)
 
 
+#: Inputs a template version added: a workbook of an earlier version lacks their
+#: names, and its model reads them at the spec's defaults.
+ADDED_IN = {
+    "1.1": (
+        "Timing",
+        "MidPoint",
+        "ReleaseWorkingCapital",
+        "MaintenanceCapex",
+        "TVShareLimit",
+        "IRRTolerance",
+        "DevelopmentNow",
+        "CapexNow",
+        "OtherCostsNow",
+        "WorkingCapitalNow",
+        "LowCogs",
+        "HighCogs",
+        "LowOtherCosts",
+        "HighOtherCosts",
+        "LowWorkingCapital",
+        "HighWorkingCapital",
+    ),
+}
+
+
+def added_since(input_name: str, version: str) -> bool:
+    """Whether a workbook of template ``version`` predates the input ``input_name``."""
+    return any(
+        input_name in names and _version(version) < _version(added)
+        for added, names in ADDED_IN.items()
+    )
+
+
+def default_value(item: Input):
+    """An input's value as the spec gives it (its default for a field an old spec lacks)."""
+    return np.asarray(item.value, dtype=float) if item.kind == "series" else item.value
+
+
 def read_inputs(
     model: Model,
     cells: Callable[[str], list[Cell] | None],
     where: str,
-    older_template: bool = False,
+    version: str = TEMPLATE_VERSION,
 ) -> tuple[dict, list[str]]:
     """Every input's value, checked against the spec's rules.
 
-    A workbook of an older template may lack inputs added since: those take the
-    recorded spec's value and are listed in the second return value. All
-    problems are gathered and raised together as one :class:`InputError`.
+    A workbook of an older template (``version``) lacks the inputs added since
+    (:data:`ADDED_IN`): those take the recorded spec's value and are listed in
+    the second return value. All problems are gathered and raised together as
+    one :class:`InputError`.
     """
     values, filled, problems = {}, [], []
     for item in model.inputs:
         name = f"In_{item.name}"
         got = cells(name)
         if got is None:
-            if older_template and item.name != "Scenario":
-                values[item.name] = (
-                    np.array(item.value, dtype=float) if item.kind == "series" else item.value
-                )
-                filled.append(f"{name} (not in this template version; the spec's value is used)")
+            if added_since(item.name, version):
+                values[item.name] = default_value(item)
+                filled.append(name)
                 continue
             problems.append(InputProblem("-", name, "the defined name is missing"))
             continue
@@ -175,6 +211,8 @@ def _value(item: Input, got: list[Cell], periods: int):
             raise _Refused(got[0][1], f"expected {periods} periods; got {len(got)}")
         return np.array([_number(v, w, item, blank=0.0) for v, w in got])
     value, where = got[0]
+    if item.kind == "now":  # a blank Now cell is nothing paid now, like a blank series cell
+        return _number(value, where, item, blank=0.0)
     if item.kind == "text":
         text = "" if value is None else str(value).strip()
         match = [c for c in item.choices if c.lower() == text.lower()]
@@ -212,10 +250,6 @@ def _version(text: str) -> tuple[int, ...] | None:
         return tuple(int(p) for p in str(text).split("."))
     except ValueError:
         return None
-
-
-def _older(version: str) -> bool:
-    return _version(version) < _version(TEMPLATE_VERSION)
 
 
 # --- adapters ----------------------------------------------------------------------
