@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(PY) tests/benchmarks/bench_rollup.py
 	$(PY) tests/benchmarks/bench_risk.py
 	$(PY) tests/benchmarks/bench_limits.py
+	$(PY) tests/benchmarks/bench_cli.py
 
 ## lint: ruff lint and format check
 lint: $(STAMP)

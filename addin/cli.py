@@ -19,27 +19,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from udfs.errors import BizcaseError
-from udfs.metrics import project_metrics
 from udfs.model import evaluate as evaluate_model
 from udfs.spec import SCENARIOS, SpecError, load_spec
-from workbooks.business_case import TEMPLATE_VERSION, write_business_case
 from workbooks.examples import EXAMPLES, example_spec
-from workbooks.examples.generated import varied_specs
 from workbooks.files import refuse_read_only
-from workbooks.projects import example_projects_path, read_projects
 from workbooks.reader import read_business_case
-from workbooks.rollup import (
-    Settings,
-    build_report,
-    check_output,
-    load_settings,
-    read_cases,
-    workbook_paths,
-)
+from workbooks.version import TEMPLATE_VERSION
+
+# Each command imports what only it needs (pandas, scipy, openpyxl, rich) when it
+# runs, so that `bizcase evaluate` and `bizcase check` start quickly.
 
 app = typer.Typer(
     name="bizcase",
@@ -92,6 +82,9 @@ def metrics(
     Example (the bundled example portfolio):
       bizcase metrics --json
     """
+    from udfs.metrics import project_metrics
+    from workbooks.projects import example_projects_path, read_projects
+
     try:
         projects = read_projects(table or example_projects_path())
         result = project_metrics(projects.flows, projects.discount_rates, index=projects.names)
@@ -150,6 +143,9 @@ def new(
     Example (a bundled example; for your own: bizcase new my_case.toml -o my_case.xlsx):
       bizcase new --example analytics_addon -o case.xlsx
     """
+    from workbooks.business_case import write_business_case
+    from workbooks.examples.generated import varied_specs
+
     if generated < 0:
         _fail(f"--generated: must be 0 or more cases; got {generated}", status=2)
     if (all_examples or generated) and output.exists() and not output.is_dir():
@@ -316,9 +312,18 @@ def rollup(
     Example (the cases `make demo` writes):
       bizcase rollup demo-output/cases -o p.xlsx --budget 20000000 --currency EUR --fx USD=0.92
     """
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from udfs.portfolio import parse_rates
+    from workbooks.rollup import (
+        Settings,
+        build_report,
+        check_output,
+        load_settings,
+        read_cases,
+        workbook_paths,
+    )
 
     if budget is not None and budget_by_year is not None:
         _fail("give --budget or --budget-by-year, not both", status=2)
@@ -493,6 +498,7 @@ def simulate(
     Example:
       bizcase simulate case.xlsx --trials 100000 --seed 7 --json
     """
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from udfs.risk import simulate as run_simulation
@@ -601,6 +607,9 @@ def sensitivity(
             )
         )
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(
         title=f"{case.model.spec.meta.name}: sensitivity of {output}", title_justify="left"
     )
@@ -739,6 +748,9 @@ def addin_lite(
 
 
 def _print_cases(results) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(width=max(shutil.get_terminal_size().columns, 150))
     out = Table(
         title="Business cases (engine results for each workbook's inputs)", title_justify="left"
@@ -776,6 +788,9 @@ def _print_cases(results) -> None:
 
 
 def _print_metrics(result, product_lines, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(width=max(shutil.get_terminal_size().columns, 120))
     out = Table(title=title, title_justify="left")
     for header in (

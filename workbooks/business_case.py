@@ -31,10 +31,8 @@ from udfs.spec import SCENARIOS, Spec
 
 from .buttons import CASE_BUTTONS, add_buttons, buttons_of
 from .files import save_atomically
+from .version import TEMPLATE_VERSION
 
-# 1.1: period 0 (now) opens the timeline; mid-period timing; working capital
-# released at the horizon; terminal value on a steady-state year; new checks.
-TEMPLATE_VERSION = "1.1"
 FIRST_PERIOD_COLUMN = 5  # E holds period 0 (now); D is the blank opening column
 # that "previous period" reads before it
 SPEC_CHUNK = 30000  # Excel caps a cell at 32,767 characters

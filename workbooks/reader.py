@@ -31,7 +31,7 @@ from udfs.expr import column_index, column_letter
 from udfs.model import Input, Model, build_model
 from udfs.spec import SpecError, parse_spec
 
-from .business_case import TEMPLATE_VERSION
+from .version import TEMPLATE_VERSION
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
