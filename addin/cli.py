@@ -857,14 +857,21 @@ def _ratio(x: float) -> str:
 def main() -> None:
     """Run the command line; a failure nobody foresaw is still one line, not a traceback.
 
-    ``BIZCASE_DEBUG=1`` shows the traceback instead, for a bug report.
+    Typer runs non-standalone so that Ctrl-C inside a command (which it turns into
+    status 130 silently) gets the same one line as Ctrl-C anywhere else.
+    ``BIZCASE_DEBUG=1`` shows the traceback of an unexpected error, for a bug report.
     """
     try:
-        app()
+        status = app(standalone_mode=False)
     except KeyboardInterrupt:
-        typer.echo("bizcase: interrupted", err=True)
-        sys.exit(130)
+        status = 130
+    except typer.Abort:  # standard input closed while a command read it
+        typer.echo("bizcase: aborted", err=True)
+        sys.exit(1)
     except Exception as e:
+        if hasattr(e, "show") and hasattr(e, "exit_code"):  # bad usage: the parser's message
+            e.show()
+            sys.exit(e.exit_code)
         if os.environ.get("BIZCASE_DEBUG") == "1":
             raise
         typer.echo(
@@ -873,6 +880,9 @@ def main() -> None:
             err=True,
         )
         sys.exit(70)
+    if status == 130:  # typer's status for Ctrl-C; no command exits with it
+        typer.echo("bizcase: interrupted", err=True)
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 if __name__ == "__main__":

@@ -274,10 +274,13 @@ class CalamineSource(CellSource):
         import python_calamine
 
         self.path = path
-        if not path.is_file():
-            raise WorkbookError(f"{path}: no such file")
-        with open(path, "rb") as f:
-            head = f.read(8)
+        try:
+            if not path.is_file():
+                raise WorkbookError(f"{path}: no such file")
+            with open(path, "rb") as f:
+                head = f.read(8)
+        except OSError as e:  # a name too long, a folder we may not read, ...
+            raise WorkbookError(f"{path}: cannot be read ({e.strerror or e})") from None
         if head == _OLE_SIGNATURE:
             raise WorkbookError(
                 f"{path}: password-protected (encrypted) or a legacy .xls file; "
