@@ -200,11 +200,12 @@ def write_every_kind(folder: Path) -> list[Path]:
         bizcase("upgrade", source, "-o", upgraded)
         written.append(upgraded)
     plain = folder / "portfolio.xlsx"
-    bizcase("rollup", cases, "-o", plain, "--budget", 20_000_000)
+    fx = ("--currency", "EUR", "--fx", "USD=0.92")
+    bizcase("rollup", cases, "-o", plain, "--budget", 20_000_000, *fx)
     risky = folder / "portfolio-risk.xlsx"
     bizcase(
         "rollup", cases, "-o", risky, "--budget", 20_000_000, "--simulate", 400,
-        "--correlation", 0.5, "--target", 80_000_000,
+        "--correlation", 0.5, "--target", 80_000_000, *fx,
     )  # fmt: skip
     return [*written, plain, risky]
 

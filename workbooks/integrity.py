@@ -63,18 +63,22 @@ def _normal(formula: str) -> str:
     """A formula by meaning, as Excel or LibreOffice may re-save it.
 
     Spaces, ``_xlfn.`` prefixes and the case of names and functions do not
-    matter, nor does a range spelled ``Sheet!A1:Sheet!B2`` (LibreOffice writes
-    ``Sheet!A1:B2``); text in quotes keeps its case.
+    matter, nor does a range spelled ``Sheet!A1:Sheet!B2`` or the constant
+    ``TRUE`` spelled ``TRUE()`` (as LibreOffice writes them); text in quotes
+    keeps its case.
     """
     try:
-        tokens = Tokenizer(formula).items
+        tokens = [t for t in Tokenizer(formula).items if t.type != Token.WSPACE]
     except Exception:  # not a formula openpyxl can parse: compare it as text
         return re.sub(r"\s+", "", formula).upper()
     out = []
-    for token in tokens:
-        if token.type == Token.WSPACE:
-            continue
+    for i, token in enumerate(tokens):
         value = token.value
+        if token.type == Token.FUNC and value.upper() in ("TRUE(", "FALSE("):
+            following = tokens[i + 1] if i + 1 < len(tokens) else None
+            if following is not None and following.type == Token.FUNC:  # "()": no arguments
+                following.value = ""
+                value = value[:-1]
         if token.type == Token.OPERAND and token.subtype == Token.TEXT:
             out.append(value)
             continue
