@@ -19,15 +19,20 @@ $(STAMP): pyproject.toml
 ## demo: set up; generate the four example business cases and 20 varied ones into
 ## demo-output/cases/, print the examples' headline outputs, roll every case up into
 ## demo-output/portfolio.xlsx (in EUR, the USD examples converted at 0.92) choosing what
-## to fund within EUR 20m, print the metrics of the example project table, then say
+## to fund within EUR 20m, record it and a smaller rollup of the quarter before in
+## demo-output/history.sqlite and explain the change (demo-output/review.xlsx), print the metrics of the example project table, then say
 ## how to run bizcase yourself
 demo: $(STAMP)
 	$(VENV)/bin/bizcase new --all-examples --generated 20 -o demo-output/cases --force
 	$(VENV)/bin/bizcase evaluate demo-output/cases/analytics_addon.xlsx \
 	    demo-output/cases/saas.xlsx demo-output/cases/hardware.xlsx demo-output/cases/sunset.xlsx
+	$(VENV)/bin/bizcase rollup demo-output/cases/analytics_addon.xlsx demo-output/cases/saas.xlsx \
+	    -o demo-output/last-quarter.xlsx --currency EUR --fx USD=0.90 --force \
+	    --record --as-of 2026-09-30 --db demo-output/history.sqlite
 	$(VENV)/bin/bizcase rollup demo-output/cases -o demo-output/portfolio.xlsx \
 	    --currency EUR --fx USD=0.92 --budget 20000000 --simulate 5000 --correlation 0.5 \
-	    --target 80000000 --force
+	    --target 80000000 --force --record --as-of 2026-12-31 --db demo-output/history.sqlite
+	$(VENV)/bin/bizcase review --db demo-output/history.sqlite -o demo-output/review.xlsx --force
 	$(VENV)/bin/bizcase metrics
 	@echo
 	@echo "bizcase is installed in $(VENV), not on your PATH. Run it as $(VENV)/bin/bizcase,"

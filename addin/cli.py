@@ -295,6 +295,22 @@ def rollup(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the totals as JSON.")] = False,
+    record: Annotated[
+        bool,
+        typer.Option("--record", help="Store this rollup in the portfolio history (see --db)."),
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The recorded rollup's date, YYYY-MM-DD (default: today)."),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="History database: a SQLite file or a SQLAlchemy URL such as "
+            "postgresql+psycopg://host/db (default: $BIZCASE_DB, else bizcase-history.sqlite).",
+        ),
+    ] = None,
 ):
     """Roll a folder of business cases up into a portfolio workbook, and choose what to fund.
 
@@ -338,6 +354,7 @@ def rollup(
         _fail(f"--correlation: must be from -1 to 1; got {correlation}", status=2)
     if simulate < 0:
         _fail(f"--simulate: must be 0 (none) or a number of trials; got {simulate}", status=2)
+    as_of_date = _date(as_of, "--as-of") if as_of is not None else None
     try:
         options = load_settings(settings) if settings is not None else Settings()
         rates = {**options.rates, **(parse_rates(fx) if fx is not None else {})}
@@ -392,6 +409,11 @@ def rollup(
         from workbooks.portfolio_workbook import write_portfolio
 
         path = write_portfolio(report, output, overwrite=force)
+        if record:
+            from workbooks.history import record as record_rollup
+
+            rollup_id, where = record_rollup(report, rolled, as_of_date, db)
+            typer.echo(f"recorded rollup {rollup_id} in {where}", err=True)
     except BizcaseError as e:
         for _file, reason in rolled.exceptions:
             typer.echo(f"bizcase: skipped {reason}", err=True)
@@ -692,6 +714,122 @@ addin_app = typer.Typer(
     help="Set up Excel: the xlwings Lite bundle.", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(addin_app, name="addin")
+
+
+@app.command()
+def review(
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="The earlier rollup's date, YYYY-MM-DD.")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="The later rollup's date, YYYY-MM-DD.")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="History database (as for rollup --record)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write a Review workbook here.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the review as JSON.")] = False,
+):
+    """Explain the change in portfolio NPV between two recorded rollups.
+
+    The bridge: cases added, cases removed, re-estimates of continuing cases by driver
+    family (market and volume, price, costs, investment, timing, discount rate, other
+    inputs, replaced one family at a time in that order), currency rates, and anything
+    restated; the components sum to the change. Also KPI actuals against target and the
+    funded set's change. Default: the last two rollups in the history.
+
+    \b
+    Example:
+      bizcase review --db demo-output/history.sqlite --from 2026-09-30 --to 2026-12-31
+    """
+    from udfs.review import bridge, funded_change, kpi_by_line, kpi_status
+    from workbooks.history import load_pair
+
+    start = _date(date_from, "--from") if date_from is not None else None
+    end = _date(date_to, "--to") if date_to is not None else None
+    if (start is None) != (end is None):
+        _fail("give both --from and --to, or neither (the last two rollups)", status=2)
+    try:
+        old, new = load_pair(db, start, end)
+        result = bridge(old.cases, new.cases)
+        kpis = kpi_status(new.cases)
+        lines = kpi_by_line(kpis)
+        funded = funded_change(old.cases, new.cases)
+        if output is not None:
+            from workbooks.review_sheet import write_review
+
+            write_review(output, old, new, result, kpis, lines, funded, overwrite=force)
+    except BizcaseError as e:
+        _fail(str(e))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "from": old.as_of.isoformat(),
+                    "to": new.as_of.isoformat(),
+                    "currency": new.currency,
+                    "start": result.start,
+                    "end": result.end,
+                    "change": result.change,
+                    "components": {k: v for k, _, v in result.rows()},
+                    "by_case": result.by_case,
+                    "kpis": [
+                        {
+                            "case": s.case,
+                            "product_line": s.product_line,
+                            "kpi": s.kpi,
+                            "years": s.years,
+                            "actual": s.actual,
+                            "target": s.target,
+                            "off_track": s.off_track,
+                        }
+                        for s in kpis
+                    ],
+                    "funded": {
+                        "added": funded.funded,
+                        "dropped": funded.unfunded,
+                        "kept": funded.kept,
+                        "selected_npv": [old.selected_npv, new.selected_npv],
+                    },
+                },
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=f"NPV bridge, {old.as_of} to {new.as_of} ({new.currency})")
+    table.add_column("Component")
+    table.add_column("NPV", justify="right")
+    table.add_row(f"Portfolio NPV, {old.as_of}", _money(result.start))
+    for _key, label, amount in result.rows():
+        table.add_row(label, _money(amount))
+    table.add_row(f"Portfolio NPV, {new.as_of}", _money(result.end))
+    Console().print(table)
+    for s in kpis:
+        if s.off_track:
+            typer.echo(
+                f"off track: {s.case} {s.kpi} {_money(s.actual)} against {_money(s.target)} "
+                f"({', '.join(map(str, s.years))})"
+            )
+    typer.echo(
+        f"funded set: +{len(funded.funded)} ({', '.join(funded.funded) or '-'}), "
+        f"-{len(funded.unfunded)} ({', '.join(funded.unfunded) or '-'}), "
+        f"{len(funded.kept)} kept"
+    )
+    if output is not None:
+        typer.echo(f"wrote {output}")
+
+
+def _date(text: str, flag: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{flag}: expected a date YYYY-MM-DD; got {text!r}", status=2)
 
 
 @addin_app.command("lite")

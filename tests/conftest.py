@@ -56,6 +56,7 @@ WRITES_WORKBOOKS = {
     "test_macros.py",
     "test_ooxml_validity.py",
     "test_package.py",
+    "test_portfolio_review.py",
     "test_portfolio_rollup.py",
     "test_portfolio_workbook.py",
     "test_risk_workbook.py",
