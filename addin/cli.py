@@ -823,6 +823,88 @@ def review(
         typer.echo(f"wrote {output}")
 
 
+@app.command()
+def report(
+    portfolio: Annotated[
+        Path, typer.Argument(metavar="PORTFOLIO", help="A portfolio workbook (bizcase rollup).")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The deck to write (.pptx).")],
+    cases: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--cases",
+            help="Folder of the case workbooks (default: the portfolio's folder and its "
+            "cases/ subfolder), for the case slides' scenarios and tornado.",
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="History for the NPV bridge slide (default: $BIZCASE_DB, else "
+            "bizcase-history.sqlite if it exists; none: no bridge slide).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+):
+    """Write the board pack: a PowerPoint deck of the portfolio with native, editable charts.
+
+    Slides: the headline; the NPV bridge between the last two recorded rollups (when there
+    is a history); the funded set against the budget with the efficient frontier; portfolio
+    risk (P10/P50/P90, when the rollup was simulated); recommendations and their reasons;
+    one slide per funded or flagged (harvest, retire) case.
+
+    \b
+    Example (after make demo):
+      bizcase report demo-output/portfolio.xlsx -o board.pptx --db demo-output/history.sqlite
+    """
+    from workbooks.board_pack import build_deck, case_detail, read_portfolio, write_deck
+    from workbooks.history import DEFAULT_DB
+
+    try:
+        book = read_portfolio(portfolio)
+        folders = cases or [portfolio.parent, portfolio.parent / "cases"]
+        details = {}
+        for c in book.cases:
+            if not (c["Selected"] or c["Recommendation"] in ("harvest", "retire")):
+                continue
+            found = [
+                f / str(c["File"]) for f in folders if c["File"] and (f / str(c["File"])).is_file()
+            ]
+            if found:
+                details[c["ID"]] = case_detail(found[0])
+            else:
+                typer.echo(
+                    f"bizcase: {c['File']}: not found in {', '.join(map(str, folders))}; "
+                    "its slide has no scenarios or tornado",
+                    err=True,
+                )
+        bridge_result, dates = None, None
+        db = (
+            db
+            or os.environ.get("BIZCASE_DB")
+            or (DEFAULT_DB if Path(DEFAULT_DB).is_file() else None)
+        )
+        if db is not None:
+            from udfs.review import bridge
+            from workbooks.history import list_rollups, load_pair
+
+            if len(list_rollups(db)) >= 2:
+                old, new = load_pair(db)
+                bridge_result, dates = bridge(old.cases, new.cases), (old.as_of, new.as_of)
+                if new.currency != book.currency:
+                    typer.echo(
+                        f"bizcase: the history is in {new.currency}, the portfolio in "
+                        f"{book.currency}; no bridge slide",
+                        err=True,
+                    )
+                    bridge_result = None
+        path = write_deck(build_deck(book, details, bridge_result, dates), output, force)
+    except BizcaseError as e:
+        _fail(str(e))
+    typer.echo(f"wrote {path}")
+
+
 def _date(text: str, flag: str):
     import datetime as dt
 
