@@ -421,20 +421,22 @@ def _frontier(slide, portfolio: Portfolio) -> None:
 
 def _tornado(slide, bars, base: float, currency: str) -> None:
     from pptx.chart.data import CategoryChartData
-    from pptx.enum.chart import XL_CHART_TYPE, XL_TICK_LABEL_POSITION
-    from pptx.util import Inches
+    from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION, XL_TICK_LABEL_POSITION
+    from pptx.util import Inches, Pt
 
     data = CategoryChartData(number_format="#,##0")
     data.categories = [b.label for b in reversed(bars)]
     data.add_series("Low setting", [b.npv_low - base for b in reversed(bars)])
     data.add_series("High setting", [b.npv_high - base for b in reversed(bars)])
     chart = slide.shapes.add_chart(
-        XL_CHART_TYPE.BAR_CLUSTERED, Inches(9.5), Inches(1.6), Inches(3.7), Inches(4.6), data
+        XL_CHART_TYPE.BAR_CLUSTERED, Inches(9.4), Inches(1.6), Inches(3.8), Inches(5.6), data
     ).chart
+    chart.font.size = Pt(10)
     chart.plots[0].overlap, chart.plots[0].gap_width = 100, 40
     chart.has_title = True
     chart.chart_title.text_frame.text = f"Tornado: NPV change, {currency}"
-    chart.has_legend = False
+    chart.has_legend = True
+    chart.legend.position, chart.legend.include_in_layout = XL_LEGEND_POSITION.BOTTOM, False
     _axis(chart)
     # labels at the left edge, clear of bars that fall below zero
     chart.category_axis.tick_label_position = XL_TICK_LABEL_POSITION.LOW
