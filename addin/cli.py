@@ -858,7 +858,7 @@ def report(
     Example (after make demo):
       bizcase report demo-output/portfolio.xlsx -o board.pptx --db demo-output/history.sqlite
     """
-    from workbooks.board_pack import build_deck, case_detail, read_portfolio, write_deck
+    from workbooks.board_pack import FLAGGED, build_deck, case_detail, read_portfolio, write_deck
     from workbooks.history import DEFAULT_DB
 
     try:
@@ -866,7 +866,7 @@ def report(
         folders = cases or [portfolio.parent, portfolio.parent / "cases"]
         details = {}
         for c in book.cases:
-            if not (c["Selected"] or c["Recommendation"] in ("harvest", "retire")):
+            if not (c["Selected"] or c["Recommendation"] in FLAGGED):
                 continue
             found = [
                 f / str(c["File"]) for f in folders if c["File"] and (f / str(c["File"])).is_file()

@@ -28,11 +28,14 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
 from typer.testing import CliRunner
 
 from addin.cli import app
+from udfs.model import build_model, evaluate, input_values
+from udfs.review import CaseRecord, bridge
 from udfs.spec import parse_spec
 from workbooks.business_case import write_business_case
 from workbooks.examples import example_spec
@@ -138,6 +141,41 @@ def test_bridge_through_postgresql(quarters, tmp_path, postgres_url):
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
     engine.dispose()
     check_bridge(quarters, postgres_url, tmp_path)
+
+
+def records(old_spec, new_spec, fx=(1.0, 1.0)):
+    """Two CaseRecords of one case, as the history would keep them."""
+    out = []
+    for s, rate in zip((old_spec, new_spec), fx, strict=True):
+        model = build_model(s)
+        inputs = {
+            k: v.tolist() if isinstance(v, np.ndarray) else v
+            for k, v in input_values(model).items()
+        }
+        npv = evaluate(model).outputs["NPV"]
+        out.append(CaseRecord("x", npv, rate, s.model_dump(mode="json"), inputs))
+    return out
+
+
+def test_a_change_in_one_family_is_all_in_that_component():
+    old, new = records(spec("x"), spec("x", finance__discount_rate=0.12))
+    b = bridge([old], [new])
+    assert new.npv < old.npv
+    assert b.components["discount_rate"] == pytest.approx(new.npv - old.npv, rel=1e-12)
+    assert all(v == 0.0 for k, v in b.components.items() if k != "discount_rate")
+
+
+def test_another_horizon_or_currency_is_restated_whole():
+    for changed, fx in (
+        (spec("x", meta__horizon=8), (1.0, 1.0)),
+        (spec("x", "USD"), (1.0, 0.9)),
+    ):
+        old, new = records(spec("x"), changed, fx)
+        b = bridge([old], [new])
+        assert b.components["restated"] == pytest.approx(
+            new.npv * fx[1] - old.npv * fx[0], rel=1e-12
+        )
+        assert all(v == 0.0 for k, v in b.components.items() if k != "restated")
 
 
 def test_funded_set_change_is_reported(quarters, tmp_path):

@@ -17,8 +17,8 @@ the next as components that add up to it exactly:
 The walk runs on the model rebuilt from the case's new spec. What it cannot
 attribute to an input lands in **restated**: the old inputs evaluated by
 today's model differ from the NPV recorded then (the engine changed), or the
-case's structure changed (another horizon, a role added) so that the inputs
-cannot be swapped family by family. The components telescope, so they sum to
+case's structure changed (another horizon, a role added, another currency)
+so that the inputs cannot be swapped family by family. The components telescope, so they sum to
 the change to rounding, whatever order the families take; the order decides
 only how interactions (a higher price on more volume) are shared out.
 """
@@ -198,6 +198,8 @@ def bridge(old: list[CaseRecord], new: list[CaseRecord]) -> Bridge:
 
 def _continuing(was: CaseRecord, now: CaseRecord) -> dict[str, float]:
     """One case's walk from its old inputs to its new ones (see the module's notes)."""
+    if _currency(was) != _currency(now):  # the NPVs are in two currencies: no walk
+        return {"currency": 0.0, "restated": now.npv * now.fx_rate - was.npv * was.fx_rate}
     parts = {"currency": now.npv * (now.fx_rate - was.fx_rate)}
     model = _model(now.spec)
     if model is None or not _same_shape(model, was.inputs, now.inputs):
@@ -219,6 +221,10 @@ def _continuing(was: CaseRecord, now: CaseRecord) -> dict[str, float]:
         value = step
     parts["restated"] += (now.npv - value) * was.fx_rate
     return parts
+
+
+def _currency(case: CaseRecord) -> str | None:
+    return ((case.spec or {}).get("meta") or {}).get("currency")
 
 
 def _model(spec: dict | None):
