@@ -266,3 +266,17 @@ def postgres_url():
             pytest.fail("BIZCASE_REQUIRE_POSTGRES=1 but BIZCASE_TEST_POSTGRES_URL is not set")
         pytest.skip("no PostgreSQL server: set BIZCASE_TEST_POSTGRES_URL to run this test")
     return url
+
+
+def test_an_unreachable_database_is_one_line_naming_it(quarters, tmp_path):
+    url = "postgresql://nobody:secret@127.0.0.1:9/none"  # port 9 (discard): nothing listens
+    result = run(
+        "rollup", quarters[Q3], "-o", tmp_path / "p.xlsx", "--currency", "EUR",
+        "--fx", FX[Q3], "--record", "--db", url,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(
+        "bizcase: --db postgresql+psycopg://nobody:***@127.0.0.1:9/none: cannot open the history"
+    )
+    assert "secret" not in result.stderr

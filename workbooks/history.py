@@ -97,9 +97,20 @@ class HistoryError(BizcaseError, ValueError):
 
 
 def db_url(db: str | None) -> str:
-    """A SQLAlchemy URL from ``--db`` (a URL or a file path), ``BIZCASE_DB``, or the default."""
+    """A SQLAlchemy URL from ``--db`` (a URL or a file path), ``BIZCASE_DB``, or the default.
+
+    Examples
+    --------
+    >>> db_url("h.sqlite"), db_url("postgresql://u@host/db")
+    ('sqlite:///h.sqlite', 'postgresql+psycopg://u@host/db')
+    """
     db = db or os.environ.get("BIZCASE_DB") or DEFAULT_DB
-    return db if "://" in db else f"sqlite:///{Path(db).expanduser()}"
+    if "://" not in db:
+        return f"sqlite:///{Path(db).expanduser()}"
+    for plain in ("postgresql://", "postgres://"):
+        if db.startswith(plain):  # SQLAlchemy's default driver is psycopg2; we ship psycopg 3
+            return "postgresql+psycopg://" + db.removeprefix(plain)
+    return db
 
 
 def connect(db: str | None = None) -> sa.Engine:
