@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
+from libreoffice import read_values, recalculate
 from typer.testing import CliRunner
 
 from addin.cli import app
@@ -187,19 +188,41 @@ def test_funded_set_change_is_reported(quarters, tmp_path):
     assert sorted(funded["dropped"]) == ["atlas", "beacon", "delta"]  # beacon: removed
 
 
-def test_review_workbook_holds_the_bridge_in_formulas_and_a_chart(quarters, tmp_path):
+def review_workbook(quarters, tmp_path) -> Path:
     db = tmp_path / "h.sqlite"
     record(quarters, db, tmp_path, Q3)
     record(quarters, db, tmp_path, Q4)
     out = tmp_path / "review.xlsx"
     result = run("review", "--db", db, "-o", out, "--from", Q3, "--to", Q4)
     assert result.exit_code == 0, result.output
+    return out
+
+
+def test_review_workbook_holds_the_bridge_in_formulas_and_a_chart(quarters, tmp_path):
+    out = review_workbook(quarters, tmp_path)
     ws = openpyxl.load_workbook(out)["Review"]
     labels = [ws.cell(row=r, column=1).value for r in range(5, 18)]
     assert labels[0] == f"NPV, {Q3}" and labels[12] == f"NPV, {Q4}"
     assert ws["B17"].value == "=SUM(B6:B16)" and ws["C17"].value == "=C5+B17"
     assert ws["D6"].value == "=MIN(C5,C6)"
     assert len(ws._charts) == 1 and ws._charts[0].grouping == "stacked"
+
+
+def test_review_sheet_recalculated_by_libreoffice_closes_on_the_recorded_npv(
+    quarters, tmp_path, soffice
+):
+    """LibreOffice computes the closing NPV (C17 = opening + every component) and the
+    waterfall's columns; they must land on the NPV recorded for the second rollup (C18)."""
+    out = review_workbook(quarters, tmp_path)
+    (copy,) = recalculate([out], tmp_path / "lo", soffice=soffice)
+    ws = read_values(copy)["Review"]
+    assert ws["C17"].value == pytest.approx(ws["C18"].value, rel=1e-12)
+    for r in range(6, 17):  # each bar: base + rise (or base + fall) spans the step
+        before, after = ws[f"C{r - 1}"].value, ws[f"C{r}"].value
+        top = ws[f"D{r}"].value + ws[f"E{r}"].value + ws[f"F{r}"].value
+        assert (ws[f"D{r}"].value, top) == pytest.approx(
+            (min(before, after), max(before, after)), rel=1e-12
+        )
 
 
 def test_review_needs_two_rollups_and_known_dates(quarters, tmp_path):
