@@ -300,6 +300,22 @@ def rollup(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the totals as JSON.")] = False,
+    record: Annotated[
+        bool,
+        typer.Option("--record", help="Store this rollup in the portfolio history (see --db)."),
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The recorded rollup's date, YYYY-MM-DD (default: today)."),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="History database: a SQLite file or a SQLAlchemy URL such as "
+            "postgresql+psycopg://host/db (default: $BIZCASE_DB, else bizcase-history.sqlite).",
+        ),
+    ] = None,
 ):
     """Roll a folder of business cases up into a portfolio workbook, and choose what to fund.
 
@@ -352,6 +368,7 @@ def rollup(
         _fail(f"--correlation: must be from -1 to 1; got {correlation}", status=2)
     if simulate < 0:
         _fail(f"--simulate: must be 0 (none) or a number of trials; got {simulate}", status=2)
+    as_of_date = _date(as_of, "--as-of") if as_of is not None else None
     try:
         options = load_settings(settings) if settings is not None else Settings()
         rates = {**options.rates, **(parse_rates(fx) if fx is not None else {})}
@@ -406,6 +423,11 @@ def rollup(
         from workbooks.portfolio_workbook import write_portfolio
 
         path = write_portfolio(report, output, overwrite=force)
+        if record:
+            from workbooks.history import record as record_rollup
+
+            rollup_id, where = record_rollup(report, rolled, as_of_date, db)
+            typer.echo(f"recorded rollup {rollup_id} in {where}", err=True)
     except BizcaseError as e:
         for _file, reason in rolled.exceptions:
             typer.echo(f"bizcase: skipped {reason}", err=True)
@@ -716,6 +738,204 @@ addin_app = typer.Typer(
     help="Set up Excel: the xlwings Lite bundle.", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(addin_app, name="addin")
+
+
+@app.command()
+def review(
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="The earlier rollup's date, YYYY-MM-DD.")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="The later rollup's date, YYYY-MM-DD.")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="History database (as for rollup --record)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write a Review workbook here.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the review as JSON.")] = False,
+):
+    """Explain the change in portfolio NPV between two recorded rollups.
+
+    The bridge: cases added, cases removed, re-estimates of continuing cases by driver
+    family (market and volume, price, costs, investment, timing, discount rate, other
+    inputs, replaced one family at a time in that order), currency rates, and anything
+    restated; the components sum to the change. Also KPI actuals against target and the
+    funded set's change. Default: the last two rollups in the history.
+
+    \b
+    Example:
+      bizcase review --db demo-output/history.sqlite --from 2026-09-30 --to 2026-12-31
+    """
+    from udfs.review import bridge, funded_change, kpi_by_line, kpi_status
+    from workbooks.history import load_pair
+
+    start = _date(date_from, "--from") if date_from is not None else None
+    end = _date(date_to, "--to") if date_to is not None else None
+    if (start is None) != (end is None):
+        _fail("give both --from and --to, or neither (the last two rollups)", status=2)
+    try:
+        old, new = load_pair(db, start, end)
+        result = bridge(old.cases, new.cases)
+        kpis = kpi_status(new.cases)
+        lines = kpi_by_line(kpis)
+        funded = funded_change(old.cases, new.cases)
+        if output is not None:
+            from workbooks.review_sheet import write_review
+
+            write_review(output, old, new, result, kpis, lines, funded, overwrite=force)
+    except BizcaseError as e:
+        _fail(str(e))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "from": old.as_of.isoformat(),
+                    "to": new.as_of.isoformat(),
+                    "currency": new.currency,
+                    "start": result.start,
+                    "end": result.end,
+                    "change": result.change,
+                    "components": {k: v for k, _, v in result.rows()},
+                    "by_case": result.by_case,
+                    "kpis": [
+                        {
+                            "case": s.case,
+                            "product_line": s.product_line,
+                            "kpi": s.kpi,
+                            "years": s.years,
+                            "actual": s.actual,
+                            "target": s.target,
+                            "off_track": s.off_track,
+                        }
+                        for s in kpis
+                    ],
+                    "funded": {
+                        "added": funded.funded,
+                        "dropped": funded.unfunded,
+                        "kept": funded.kept,
+                        "selected_npv": [old.selected_npv, new.selected_npv],
+                    },
+                },
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=f"NPV bridge, {old.as_of} to {new.as_of} ({new.currency})")
+    table.add_column("Component")
+    table.add_column("NPV", justify="right")
+    table.add_row(f"Portfolio NPV, {old.as_of}", _money(result.start))
+    for _key, label, amount in result.rows():
+        table.add_row(label, _money(amount))
+    table.add_row(f"Portfolio NPV, {new.as_of}", _money(result.end))
+    Console().print(table)
+    for s in kpis:
+        if s.off_track:
+            typer.echo(
+                f"off track: {s.case} {s.kpi} {_money(s.actual)} against {_money(s.target)} "
+                f"({', '.join(map(str, s.years))})"
+            )
+    typer.echo(
+        f"funded set: +{len(funded.funded)} ({', '.join(funded.funded) or '-'}), "
+        f"-{len(funded.unfunded)} ({', '.join(funded.unfunded) or '-'}), "
+        f"{len(funded.kept)} kept"
+    )
+    if output is not None:
+        typer.echo(f"wrote {output}")
+
+
+@app.command()
+def report(
+    portfolio: Annotated[
+        Path, typer.Argument(metavar="PORTFOLIO", help="A portfolio workbook (bizcase rollup).")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The deck to write (.pptx).")],
+    cases: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--cases",
+            help="Folder of the case workbooks (default: the portfolio's folder and its "
+            "cases/ subfolder), for the case slides' scenarios and tornado.",
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="History for the NPV bridge slide (default: $BIZCASE_DB, else "
+            "bizcase-history.sqlite if it exists; none: no bridge slide).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+):
+    """Write the board pack: a PowerPoint deck of the portfolio with native, editable charts.
+
+    Slides: the headline; the NPV bridge between the last two recorded rollups (when there
+    is a history); the funded set against the budget with the efficient frontier; portfolio
+    risk (P10/P50/P90, when the rollup was simulated); recommendations and their reasons;
+    one slide per funded or flagged (harvest, retire) case.
+
+    \b
+    Example (after make demo):
+      bizcase report demo-output/portfolio.xlsx -o board.pptx --db demo-output/history.sqlite
+    """
+    from workbooks.board_pack import FLAGGED, build_deck, case_detail, read_portfolio, write_deck
+    from workbooks.history import DEFAULT_DB
+
+    try:
+        book = read_portfolio(portfolio)
+        folders = cases or [portfolio.parent, portfolio.parent / "cases"]
+        details = {}
+        for c in book.cases:
+            if not (c["Selected"] or c["Recommendation"] in FLAGGED):
+                continue
+            found = [
+                f / str(c["File"]) for f in folders if c["File"] and (f / str(c["File"])).is_file()
+            ]
+            if found:
+                details[c["ID"]] = case_detail(found[0])
+            else:
+                typer.echo(
+                    f"bizcase: {c['File']}: not found in {', '.join(map(str, folders))}; "
+                    "its slide has no scenarios or tornado",
+                    err=True,
+                )
+        bridge_result, dates = None, None
+        db = (
+            db
+            or os.environ.get("BIZCASE_DB")
+            or (DEFAULT_DB if Path(DEFAULT_DB).is_file() else None)
+        )
+        if db is not None:
+            from udfs.review import bridge
+            from workbooks.history import list_rollups, load_pair
+
+            if len(list_rollups(db)) >= 2:
+                old, new = load_pair(db)
+                bridge_result, dates = bridge(old.cases, new.cases), (old.as_of, new.as_of)
+                if new.currency != book.currency:
+                    typer.echo(
+                        f"bizcase: the history is in {new.currency}, the portfolio in "
+                        f"{book.currency}; no bridge slide",
+                        err=True,
+                    )
+                    bridge_result = None
+        path = write_deck(build_deck(book, details, bridge_result, dates), output, force)
+    except BizcaseError as e:
+        _fail(str(e))
+    typer.echo(f"wrote {path}")
+
+
+def _date(text: str, flag: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{flag}: expected a date YYYY-MM-DD; got {text!r}", status=2)
 
 
 @addin_app.command("lite")

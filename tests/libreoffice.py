@@ -64,6 +64,7 @@ def recalculate(
     timeout: float | None = None,
     soffice: str | None = None,
     recalc_mode: int = 0,
+    to: str = "xlsx",
 ) -> list[Path]:
     """Recalculate ``paths`` (xlsx) in one LibreOffice call.
 
@@ -74,7 +75,8 @@ def recalculate(
 
     ``recalc_mode`` is LibreOffice's load setting (0 always recalculate,
     1 never, 2 prompt); anything but 0 exists only so the harness's own test
-    can show that stale cached values survive without it.
+    can show that stale cached values survive without it. ``to`` is the
+    format converted to (``pdf`` renders a deck or a workbook).
     """
     paths = [Path(p).resolve() for p in paths]
     if not paths:
@@ -91,7 +93,7 @@ def recalculate(
             raise FileNotFoundError(p)
         if p.parent == outdir:
             raise ValueError(f"outdir must differ from the input's directory: {p}")
-    outputs = [outdir / f"{stem}.xlsx" for stem in stems]
+    outputs = [outdir / f"{stem}.{to}" for stem in stems]
     for o in outputs:  # never mistake a leftover for a fresh result
         if o.exists():
             o.unlink()
@@ -114,7 +116,7 @@ def recalculate(
             "--nolockcheck",
             f"-env:UserInstallation={profile.as_uri()}",
             "--convert-to",
-            "xlsx",
+            to,
             "--outdir",
             str(outdir),
             *map(str, paths),

@@ -174,7 +174,8 @@ def write_every_kind(folder: Path) -> list[Path]:
 
     Each example case; two generated cases; each example after ``simulate --write``
     twice; ``upgrade`` of a plain case and of one with a Risk sheet; a portfolio
-    without and with its Risk sheet (``rollup --simulate``).
+    without and with its Risk sheet (``rollup --simulate``), both recorded in a
+    history, and their review (``review -o``).
     """
     from typer.testing import CliRunner
 
@@ -200,14 +201,18 @@ def write_every_kind(folder: Path) -> list[Path]:
         bizcase("upgrade", source, "-o", upgraded)
         written.append(upgraded)
     plain = folder / "portfolio.xlsx"
-    fx = ("--currency", "EUR", "--fx", "USD=0.92")
-    bizcase("rollup", cases, "-o", plain, "--budget", 20_000_000, *fx)
+    # the examples are in EUR and USD; a portfolio adds one currency
+    history = ("--currency", "EUR", "--fx", "USD=0.92", "--record", "--db",
+               folder / "history.sqlite", "--as-of")  # fmt: skip
+    bizcase("rollup", cases, "-o", plain, "--budget", 20_000_000, *history, "2026-09-30")
     risky = folder / "portfolio-risk.xlsx"
     bizcase(
         "rollup", cases, "-o", risky, "--budget", 20_000_000, "--simulate", 400,
-        "--correlation", 0.5, "--target", 80_000_000, *fx,
+        "--correlation", 0.5, "--target", 80_000_000, *history, "2026-12-31",
     )  # fmt: skip
-    return [*written, plain, risky]
+    review = folder / "review.xlsx"
+    bizcase("review", "--db", folder / "history.sqlite", "-o", review)
+    return [*written, plain, risky, review]
 
 
 if __name__ == "__main__":  # used by the tests to write the files in another openpyxl mode

@@ -2,9 +2,10 @@
 with one example that runs as written.
 
 "As written" means in a folder where ``make demo`` ran (its cases are in
-demo-output/cases) after the ``new`` example wrote ``case.xlsx``: the test
-builds that folder, runs ``new``'s example first and then every other
-command's, each exactly as its help prints it, and requires exit status 0.
+demo-output/cases, its history of two rollups in demo-output/history.sqlite),
+after the ``new`` example wrote ``case.xlsx``: the test builds that folder,
+runs ``new``'s example first and then every other command's, each exactly as
+its help prints it, and requires exit status 0.
 """
 
 from __future__ import annotations
@@ -74,6 +75,15 @@ def test_every_example_runs_as_written(tmp_path, monkeypatch):
     runner = CliRunner()
     demo = runner.invoke(app, ["new", "--all-examples", "-o", "demo-output/cases"])
     assert demo.exit_code == 0, demo.output  # what `make demo` leaves behind (its examples)
+    cases = "demo-output/cases"
+    for rollup in (  # and its history: two rollups a quarter apart
+        f"{cases}/analytics_addon.xlsx {cases}/saas.xlsx -o q3.xlsx --fx USD=0.90 "
+        "--as-of 2026-09-30",
+        f"{cases} -o demo-output/portfolio.xlsx --fx USD=0.92 --as-of 2026-12-31",
+    ):
+        args = f"rollup {rollup} --currency EUR --record --db demo-output/history.sqlite"
+        recorded = runner.invoke(app, shlex.split(args))
+        assert recorded.exit_code == 0, recorded.output
     ordered = sorted(LEAVES, key=lambda p: p != ("new",))  # `new` writes case.xlsx first
     for path in ordered:
         line = _example(path)
