@@ -824,6 +824,9 @@ def review(
             )
         )
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"NPV bridge, {old.as_of} to {new.as_of} ({new.currency})")
     table.add_column("Component")
     table.add_column("NPV", justify="right")
