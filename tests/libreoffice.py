@@ -26,7 +26,7 @@ from pathlib import Path
 
 import openpyxl
 
-__all__ = ["REGISTRY_XCU", "read_values", "recalculate", "soffice_path"]
+__all__ = ["REGISTRY_XCU", "read_values", "recalculate", "render_pdf", "soffice_path"]
 
 # 0 = always recalculate on load, 1 = never, 2 = prompt.
 _LOAD = "/org.openoffice.Office.Calc/Formula/Load"
@@ -64,6 +64,7 @@ def recalculate(
     timeout: float | None = None,
     soffice: str | None = None,
     recalc_mode: int = 0,
+    convert_to: str = "xlsx",
 ) -> list[Path]:
     """Recalculate ``paths`` (xlsx) in one LibreOffice call.
 
@@ -74,7 +75,9 @@ def recalculate(
 
     ``recalc_mode`` is LibreOffice's load setting (0 always recalculate,
     1 never, 2 prompt); anything but 0 exists only so the harness's own test
-    can show that stale cached values survive without it.
+    can show that stale cached values survive without it. ``convert_to`` is
+    the output format (``pdf`` prints every visible sheet, see
+    :func:`render_pdf`).
     """
     paths = [Path(p).resolve() for p in paths]
     if not paths:
@@ -91,7 +94,7 @@ def recalculate(
             raise FileNotFoundError(p)
         if p.parent == outdir:
             raise ValueError(f"outdir must differ from the input's directory: {p}")
-    outputs = [outdir / f"{stem}.xlsx" for stem in stems]
+    outputs = [outdir / f"{stem}.{convert_to}" for stem in stems]
     for o in outputs:  # never mistake a leftover for a fresh result
         if o.exists():
             o.unlink()
@@ -114,7 +117,7 @@ def recalculate(
             "--nolockcheck",
             f"-env:UserInstallation={profile.as_uri()}",
             "--convert-to",
-            "xlsx",
+            convert_to,
             "--outdir",
             str(outdir),
             *map(str, paths),
@@ -151,6 +154,15 @@ def recalculate(
             f"stderr={stderr.strip()!r}"
         )
     return outputs
+
+
+def render_pdf(paths: list[Path], outdir: Path, **kwargs) -> list[Path]:
+    """Recalculate ``paths`` and print them to PDF in one LibreOffice call.
+
+    Returns ``outdir / <stem>.pdf`` in input order; every visible sheet is
+    printed with its page setup (print area, titles, header and footer).
+    """
+    return recalculate(paths, outdir, convert_to="pdf", **kwargs)
 
 
 def read_values(path: Path) -> openpyxl.Workbook:
