@@ -200,10 +200,11 @@ def write_every_kind(folder: Path) -> list[Path]:
         bizcase("upgrade", source, "-o", upgraded)
         written.append(upgraded)
     plain = folder / "portfolio.xlsx"
-    bizcase("rollup", cases, "-o", plain, "--budget", 20_000_000)
+    fx = ("--currency", "EUR", "--fx", "USD=0.92")  # the examples are in EUR and USD
+    bizcase("rollup", cases, "-o", plain, *fx, "--budget", 20_000_000)
     risky = folder / "portfolio-risk.xlsx"
     bizcase(
-        "rollup", cases, "-o", risky, "--budget", 20_000_000, "--simulate", 400,
+        "rollup", cases, "-o", risky, *fx, "--budget", 20_000_000, "--simulate", 400,
         "--correlation", 0.5, "--target", 80_000_000,
     )  # fmt: skip
     return [*written, plain, risky]
