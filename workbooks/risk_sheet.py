@@ -152,6 +152,8 @@ def risk_sheet(sim: Simulation, case_name: str, currency: str) -> Workbook:
         )
     )
     curve.x_axis.numFmt, curve.y_axis.numFmt = "#,##0", "0%"
+    curve.y_axis.scaling.min, curve.y_axis.scaling.max = 0.0, 1.0  # a probability
+    curve.x_axis.title = f"NPV, {currency}"
     curve.legend = None
     curve.height, curve.width = 7.5, 14
     ws.add_chart(curve, "I20")
