@@ -525,6 +525,9 @@ class BusinessCaseWriter:
             write_text(ws[f"C{row}"], self.unit_label(out.unit))
             name = f"Out_{out.name}" if out.public else f"Calc_{out.name}"
             self.define(name, f"Valuation!$B${row}")
+            # The IRR's working steps stay (Calc_ names, Calculations shows them) but out
+            # of the board's view.
+            ws.row_dimensions[row].hidden = not out.public
             row += 1
         row += 1
         notes = [
@@ -553,7 +556,7 @@ class BusinessCaseWriter:
             ws[f"A{row}"].value = note
             ws[f"A{row}"].alignment = Alignment(wrap_text=True, vertical="top")
             ws.merge_cells(f"A{row}:C{row}")
-            ws.row_dimensions[row].height = 30
+            ws.row_dimensions[row].height = 15 * (1 + len(note) // 95)  # lines of ~95
         ws.print_area = f"A1:C{row}"
         self.landscape(ws)
         ws.page_setup.orientation = "portrait"

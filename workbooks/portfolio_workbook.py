@@ -142,6 +142,9 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     for i, header in enumerate(CASE_COLUMNS, start=1):
         cases_ws.cell(row=1, column=i, value=header)
         cases_ws.cell(row=1, column=i).alignment = Alignment(wrap_text=True, vertical="top")
+        # Excel draws the table style; LibreOffice prints only the cells' own format
+        cases_ws.cell(row=1, column=i).font = HEADER_FONT
+        cases_ws.cell(row=1, column=i).fill = HEADER_FILL
     for r, case in enumerate(report.aligned.cases, start=2):
         action, why = report.recommendations[r - 2]
         row = (
@@ -231,7 +234,7 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
             for j, value in enumerate(report.aligned.flows[measure][i]):
                 c = flows_ws.cell(row=row, column=5 + j, value=float(value))
                 c.number_format = FORMATS["currency"]
-            write_text(flows_ws.cell(row=row, column=5 + years.size), report.currency)
+            _unit(flows_ws.cell(row=row, column=5 + years.size), report.currency)
             row += 1
     flows_last = row - 1
     flows_ws.freeze_panes = "E2"
@@ -269,7 +272,7 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
                 row=row, column=2 + j, value=f'=SUMIFS({flows_col(j)},{crit_measure},"{label}")'
             )
             c.number_format = FORMATS["currency"]
-        write_text(consolidated.cell(row=row, column=2 + years.size), report.currency)
+        _unit(consolidated.cell(row=row, column=2 + years.size), report.currency)
         cons_rows[measure] = row
         row += 1
     consolidated.cell(row=row, column=1, value="Cumulative FCF")
@@ -279,7 +282,7 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
             row=row, column=2 + j, value=f"=SUM($B${cons_rows['fcf']}:{col}{cons_rows['fcf']})"
         )
         c.number_format = FORMATS["currency"]
-    write_text(consolidated.cell(row=row, column=2 + years.size), report.currency)
+    _unit(consolidated.cell(row=row, column=2 + years.size), report.currency)
     row += 2
     consolidated.cell(row=row, column=1, value="By product line").font = SECTION_FONT
     key_col = 3 + years.size  # the line's exact text, which the row's formulas compare with
@@ -303,7 +306,7 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
                     f"*EXACT({crit_line},${key_letter}{row}),{flows_col(j)})",
                 )
                 c.number_format = FORMATS["currency"]
-            write_text(consolidated.cell(row=row, column=2 + years.size), report.currency)
+            _unit(consolidated.cell(row=row, column=2 + years.size), report.currency)
             line_rows[(measure, line)] = row
             row += 1
     consolidated.column_dimensions[key_letter].width = 24
@@ -336,7 +339,7 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
                 row=r, column=2 + j, value=f"=Consolidated!{col}{line_rows[('capital', line)]}"
             )
             c.number_format = FORMATS["currency"]
-        write_text(capital_ws.cell(row=r, column=2 + years.size), report.currency)
+        _unit(capital_ws.cell(row=r, column=2 + years.size), report.currency)
     r_total = first_line_row + len(lines)
     r_selected, r_budget, r_headroom = r_total + 1, r_total + 2, r_total + 3
     labels = (
@@ -347,7 +350,7 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     )
     for r, label in labels:
         capital_ws.cell(row=r, column=1, value=label).font = Font(bold=True)
-        write_text(capital_ws.cell(row=r, column=2 + years.size), report.currency)
+        _unit(capital_ws.cell(row=r, column=2 + years.size), report.currency)
     write_text(capital_ws["A2"], CAPITAL_SIGN)
     capital_ws.print_title_rows = "3:3"
     for j in range(years.size):
@@ -660,6 +663,13 @@ def _risk_sheet(wb, sim, define, currency: str) -> None:
     ws.add_chart(chart, "E3")
     ws.column_dimensions["A"].width = 40
     ws.column_dimensions["B"].width = 18
+
+
+def _unit(cell, currency: str) -> None:
+    """The row's unit, just right of its last year."""
+    write_text(cell, currency)
+    cell.alignment = Alignment(indent=1)
+    cell.font = Font(italic=True, color="595959")
 
 
 def _page(ws, fit_height: bool) -> None:
