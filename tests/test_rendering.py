@@ -219,3 +219,23 @@ def test_portfolio_pages_show_years_units_and_rates(rendered):
         _assert_money(_lines(risk, label)[0], "EUR", f"portfolio Risk: {label}")
     below = "P(portfolio NPV < 0)"
     _assert_rate(_lines(risk, below)[0], below, "portfolio Risk: P(NPV < 0)", first_only=True)
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_the_pnl_prints_as_one_block_whose_total_column_adds_its_years(rendered, name):
+    """Each printed P&L row's Total equals the sum of its printed years (each figure
+    rounded to a whole unit, so within half a unit per year)."""
+    text = "\n".join(_pages(rendered, name, "Calculations"))
+    block = text[text.index("P&L in one block") :].splitlines()[1:]
+    rows = 0
+    for line in block:
+        if not line.strip():
+            break
+        figures = [float(t.replace(",", "")) for t in line.split() if NUMBER.fullmatch(t)]
+        *years, total = figures
+        assert abs(sum(years) - total) <= 0.5 * len(years) + 0.5, line
+        rows += 1
+    labels = ("Revenue", "EBITDA", "Depreciation", "Tax", "NOPAT")
+    assert rows >= len(labels) and all(
+        f"\n{x} " in "\n" + "\n".join(b.strip() for b in block) for x in labels
+    )

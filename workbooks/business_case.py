@@ -461,10 +461,42 @@ class BusinessCaseWriter:
         for p in range(self.n + 1):
             ws.column_dimensions[self.col(p)].width = 13
         ws.freeze_panes = f"{self.col(0)}4"
-        ws.print_area = f"A1:{self.last_col}{self.main.end}"
+        end, total_col = self.write_pnl(ws)
+        ws.print_area = f"A1:{total_col}{end}"
         ws.print_title_rows = "3:3"  # the years on every page
         self.landscape(ws, fit_height=False)
         self.hide_unused_terminal_rows(ws, self.main)
+
+    def write_pnl(self, ws) -> tuple[int, str]:
+        """The P&L as one block under the outputs, each row a link to its line above
+        (the model interleaves depreciation and tax with it), with a totals column."""
+        rows = self.main.rows
+        total_col = X.column_letter(FIRST_PERIOD_COLUMN + self.n + 1)
+        ws.column_dimensions[total_col].width = 14
+        row = self.main.end + 2
+        ws[f"A{row}"].value = "P&L in one block (links to the lines above)"
+        ws[f"A{row}"].font = SECTION_FONT
+        ws[f"{total_col}{row}"].value = "Total"
+        ws[f"{total_col}{row}"].font, ws[f"{total_col}{row}"].fill = HEADER_FONT, HEADER_FILL
+        ws[f"{total_col}{row}"].alignment = Alignment(horizontal="center")
+        for line in self.model.lines:
+            if line.section != "P&L":
+                continue
+            row += 1
+            source = rows[line.name][1]
+            write_text(ws[f"A{row}"], line.label)
+            write_text(ws[f"B{row}"], self.unit_label(line.unit))
+            cells = [(self.col(p), f"={self.col(p)}{source}") for p in range(self.n + 1)]
+            cells.append((total_col, f"=SUM({self.col(0)}{row}:{self.last_col}{row})"))
+            for column, formula in cells:
+                c = ws[f"{column}{row}"]
+                c.value = formula
+                c.number_format = self.fmt(line.unit)
+                if line.total:
+                    c.font, c.border = Font(bold=True), TOTAL_BORDER
+            if line.total:
+                ws[f"A{row}"].font = Font(bold=True)
+        return row, total_col
 
     def hide_unused_terminal_rows(self, ws, block: Block) -> None:
         """Terminal-value rows of a method not in use print blank (display only: the
