@@ -237,7 +237,8 @@ class BusinessCaseWriter:
         # The notes column is also the timeline's blank opening column below: kept
         # narrow (a note runs on over the empty cells to its right) so the forecast
         # series sit beside their labels.
-        for col, width in (("A", 52), ("B", 16), ("C", 14), ("D", 30)):
+        longest = max(len(i.label) for i in self.model.inputs)
+        for col, width in (("A", min(72, max(52, longest + 2))), ("B", 16), ("C", 14), ("D", 30)):
             ws.column_dimensions[col].width = width
         row = 4
         for header, col in (("Assumption", "A"), ("Value", "B"), ("Unit", "C"), ("Note", "D")):
@@ -256,6 +257,7 @@ class BusinessCaseWriter:
                 ws[f"A{row}"].font = SECTION_FONT
                 row += 1
             write_text(ws[f"A{row}"], item.label)
+            ws[f"A{row}"].alignment = Alignment(shrink_to_fit=True)  # a long custom label
             cell = ws[f"B{row}"]
             if item.kind == "text":
                 write_text(cell, item.value)
