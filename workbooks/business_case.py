@@ -640,6 +640,7 @@ class BusinessCaseWriter:
                 c.number_format = self.fmt(out.unit)
                 c.alignment = Alignment(horizontal="right")
             write_text(ws.cell(row=row, column=5), self.unit_label(out.unit))
+            ws.cell(row=row, column=5).alignment = Alignment(indent=1)
             if out.name == "NPV":
                 self.scenario_npv_row = row
             row += 1
@@ -1002,6 +1003,7 @@ class BusinessCaseWriter:
             ws[f"B{r}"].font = Font(bold=True, size=12)
             unit = self.unit_label(units[name])
             write_text(ws[f"C{r}"], "" if unit in ("%", "year") else unit)
+            ws[f"C{r}"].alignment = Alignment(indent=1)
         r = 10 + len(headline) + 1
         ws[f"A{r}"].value = "Model checks"
         ws[f"B{r}"].value = '=IF(Check_Master=1,"All pass","CHECK FAILED")'
