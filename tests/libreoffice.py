@@ -26,7 +26,7 @@ from pathlib import Path
 
 import openpyxl
 
-__all__ = ["REGISTRY_XCU", "read_values", "recalculate", "soffice_path"]
+__all__ = ["REGISTRY_XCU", "read_values", "recalculate", "render_pdf", "soffice_path"]
 
 # 0 = always recalculate on load, 1 = never, 2 = prompt.
 _LOAD = "/org.openoffice.Office.Calc/Formula/Load"
@@ -153,6 +153,15 @@ def recalculate(
             f"stderr={stderr.strip()!r}"
         )
     return outputs
+
+
+def render_pdf(paths: list[Path], outdir: Path, **kwargs) -> list[Path]:
+    """Recalculate ``paths`` and print them to PDF in one LibreOffice call.
+
+    Returns ``outdir / <stem>.pdf`` in input order; every visible sheet is
+    printed with its page setup (print area, titles, header and footer).
+    """
+    return recalculate(paths, outdir, to="pdf", **kwargs)
 
 
 def read_values(path: Path) -> openpyxl.Workbook:

@@ -24,6 +24,7 @@ from workbooks.business_case import (
     FIRST_PERIOD_COLUMN,
     INPUT_FILL,
     TEMPLATE_VERSION,
+    build_workbook,
     write_business_case,
 )
 from workbooks.examples import EXAMPLES, example_spec
@@ -396,8 +397,8 @@ def test_scenarios_sheet_shows_low_base_high_as_live_formulas(case):
     npv_row = next(
         r for r in range(4, ws.max_row + 1) if ws.cell(r, 1).value == "Net present value"
     )
-    for c in (2, 3, 4):
-        assert str(ws.cell(npv_row, c).value).startswith("=ScenarioCalcs!")
+    for c in (2, 3, 4):  # a live formula on ScenarioCalcs (words where none exists)
+        assert re.fullmatch(r'=IFERROR\(ScenarioCalcs!\$C\$\d+,"n/a"\)', ws.cell(npv_row, c).value)
 
 
 def test_cover_shows_the_master_check_and_headline_outputs(case):
@@ -455,3 +456,52 @@ def test_spec_text_that_looks_like_a_formula_is_written_as_text(folder):
     assert "=1+1" in strings
     assert any(s.startswith("@SUM(A1)") for s in strings)
     assert any(s.startswith("+gate") for s in strings)
+
+
+# --- presentation: money units and the printed page ---------------------------------
+
+
+def test_money_in_thousands_changes_number_formats_and_labels_only():
+    """meta.units = "thousands": every formula is the same text as with "units" (the
+    cells keep exact amounts); money cells get Excel's thousands format (a trailing
+    comma divides the display by 1,000) and money labels say "EUR k"."""
+    data = example_spec("analytics_addon").model_dump(mode="json")
+    exact = build_workbook(parse_spec(data, "units.json"))
+    data["meta"]["units"] = "thousands"
+    scaled = build_workbook(parse_spec(data, "thousands.json"))
+    for sheet in ("Calculations", "Valuation", "Scenarios", "KPIs", "Checks"):
+        for a, b in zip(exact[sheet].iter_rows(), scaled[sheet].iter_rows(), strict=True):
+            for x, y in zip(a, b, strict=True):
+                if x.data_type == "f":
+                    assert x.value == y.value, (sheet, x.coordinate)
+    ws = scaled["Valuation"]
+    npv_row = next(r for r in range(5, ws.max_row) if ws[f"A{r}"].value == "Net present value")
+    assert ws[f"B{npv_row}"].number_format.startswith("#,##0,;")
+    assert ws[f"C{npv_row}"].value == "EUR k"
+    assert exact["Valuation"][f"C{npv_row}"].value == "EUR"
+    rate_row = next(
+        r for r in range(5, ws.max_row) if ws[f"A{r}"].value == "Internal rate of return"
+    )
+    assert ws[f"B{rate_row}"].number_format == "0.0%"
+
+
+def test_every_printed_sheet_has_the_confidentiality_line_and_page_numbers():
+    data = example_spec("hardware").model_dump(mode="json")
+    data["meta"]["confidentiality"] = "Board only & auditors"
+    wb = build_workbook(parse_spec(data, "spec.json"))
+    visible = [ws for ws in wb.worksheets if ws.sheet_state == "visible"]
+    assert len(visible) == 8
+    for ws in visible:
+        assert ws.oddFooter.left.text == "Board only && auditors"  # & starts a code
+        assert ws.oddFooter.center.text == "Page &P of &N"
+        assert ws.oddHeader.left.text == data["meta"]["name"]
+    assert wb["Calculations"].print_title_rows == "$3:$3"
+
+
+def test_a_spec_without_the_presentation_fields_still_validates():
+    data = example_spec("saas").model_dump(mode="json")
+    for key in ("units", "confidentiality"):
+        del data["meta"][key]
+    spec = parse_spec(data, "old.json")
+    assert spec.meta.units == "units"
+    assert spec.meta.confidentiality

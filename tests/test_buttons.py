@@ -171,7 +171,9 @@ def test_a_new_drawing_is_listed_where_the_schema_puts_it(built):
     children = top_level_children(after["xl/worksheets/sheet2.xml"])
     assert children.count("drawing") == 1
     assert children == sorted(children, key=WORKSHEET_ORDER.index)
-    assert children.index("drawing") == children.index("pageSetup") + 1
+    # right after the page setup and what the schema puts between (header, footer, breaks)
+    between = children[children.index("pageSetup") + 1 : children.index("drawing")]
+    assert set(between) <= {"headerFooter", "rowBreaks", "colBreaks"}, between
     rels = after["xl/worksheets/_rels/sheet2.xml.rels"].decode()
     assert 'Target="../drawings/drawing4.xml"' in rels
     assert (

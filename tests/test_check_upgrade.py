@@ -51,9 +51,10 @@ def copy(fresh, tmp_path) -> Path:
 
 
 def _period_cell(ws, label: str, period: int):
-    """The cell of ``label``'s row (the one with period formulas) in period ``period``."""
+    """The cell of ``label``'s row (the one with period formulas) in period ``period``;
+    the model's line, not its link in the P&L block at the foot of the sheet."""
     column = FIRST_PERIOD_COLUMN + period  # period 0 (now) is the first column
-    (row,) = [
+    row, *_ = [
         r
         for r in range(1, ws.max_row + 1)
         if ws.cell(row=r, column=1).value == label

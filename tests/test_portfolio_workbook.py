@@ -268,13 +268,17 @@ def test_summary_has_a_risk_reward_bubble_chart_of_the_cases(built):
     (chart,) = _charts(paths["by_year"])["Summary"]
     bubble = chart.find(".//c:bubbleChart", NS)
     assert bubble is not None
-    (series,) = bubble.findall("c:ser", NS)
-    last = len(reports["by_year"].aligned.cases) + 1
+    series = bubble.findall("c:ser", NS)  # one per case, named by it, so labelled
+    assert len(series) == len(reports["by_year"].aligned.cases)
     expected = {"xVal": "Probability", "yVal": "eNPV", "bubbleSize": "Capital"}
-    for tag, header in expected.items():
-        col = _case_column(header)
-        (ref,) = _refs(series, tag)
-        assert ref.replace("'", "") == f"Cases!${col}$2:${col}${last}", (tag, ref)
+    for row, one in enumerate(series, start=2):
+        for tag, header in expected.items():
+            col = _case_column(header)
+            (ref,) = _refs(one, tag)
+            assert ref.replace("'", "") == f"Cases!${col}${row}", (tag, ref)
+        (name,) = _refs(one, "tx")
+        assert name.replace("'", "") == f"Cases!${_case_column('Name')}${row}"
+        assert one.find("c:dLbls/c:showSerName", NS).get("val") == "1"
 
 
 def test_capital_sheet_has_stacked_capital_by_year_with_the_budget_line(built):

@@ -104,6 +104,20 @@ _ADJUSTED = {
     "other_costs": (None, "Other costs"),
     "working_capital": (None, "Working capital"),
 }
+#: The unit of each scenario-adjusted driver that is not a factor, for its label
+#: and number format (a 10% rate shown as "10.0%", not "0").
+_ADJUSTED_UNITS = {
+    "TAM": "units/yr",
+    "TAMGrowth": "%",
+    "SAMShare": "%",
+    "TargetShare": "%",
+    "Price": "per unit",
+    "PriceChange": "%",
+    "COGSPct": "%",
+    "VariableOpexPct": "%",
+    "DiscountRate": "%",
+    "WorkingCapitalPct": "%",
+}
 
 #: Series whose period-0 cell is an input of its own (the [now] section of a spec).
 #: Series -> (its period-0 input, the field of spec.now it comes from, label).
@@ -670,7 +684,7 @@ def _drivers(spec: Spec) -> list[Line]:
                     f"live_{key}",
                     f"{label} (scenario)",
                     "Drivers",
-                    "",
+                    _ADJUSTED_UNITS[name],
                     Scalar(name) * (1 + change),
                     scalar=True,
                 )

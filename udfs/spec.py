@@ -93,6 +93,10 @@ class Meta(_Strict):
     stage: Literal[STAGES] = "development"
     decision: Text = ""
     notes: Text = ""
+    # Presentation only: money shown in units, thousands or millions by number
+    # format (the cells keep exact amounts), and the line printed in every footer.
+    units: Literal["units", "thousands", "millions"] = "units"
+    confidentiality: Text = "Confidential: prepared for internal decision-making"
     # Portfolio attributes: how the case takes part in a rollup and selection.
     id: Key = ""
     strategic_score: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0

@@ -19,9 +19,13 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.series import SeriesLabel
+from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles.differential import DifferentialStyle
+from openpyxl.styles.numbers import NumberFormat
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 
 from udfs import expr as X
 from udfs.errors import BizcaseError
@@ -68,12 +72,39 @@ FORMATS = {
 }
 
 
+#: Money by number format only, so every formula keeps the exact amount:
+#: meta.units -> (format, suffix of the currency in labels).
+MONEY_SCALES = {
+    "units": ("#,##0;[Red]-#,##0", ""),
+    "thousands": ("#,##0,;[Red]-#,##0,;0", " k"),
+    "millions": ("#,##0.0,,;[Red]-#,##0.0,,;0.0", " m"),
+}
+#: Outputs that may not exist (IRR with no sign change, a payback never reached):
+#: the words shown instead of an error code wherever a reader sees them.
+MISSING = {"Payback": "never", "DiscountedPayback": "never", "BreakEvenYear": "never"}
+
+
 def number_format(unit: str) -> str:
     if unit in FORMATS:
         return FORMATS[unit]
     if "/unit" in unit:
         return "#,##0.00"
     return "#,##0;[Red]-#,##0"
+
+
+def header_footer(ws, title: str, confidentiality: str, version: str = "") -> None:
+    """Header and footer on every printed page: the title and sheet name above; the
+    confidentiality line, page x of y, version and print date below. ``&`` starts a
+    code in a header, so text from a spec has it doubled."""
+    ws.oddHeader.left.text = title.replace("&", "&&")
+    ws.oddHeader.right.text = "&A"
+    ws.oddFooter.left.text = confidentiality.replace("&", "&&")
+    ws.oddFooter.center.text = "Page &P of &N"
+    ws.oddFooter.right.text = f"{version} · Printed &D" if version else "Printed &D"
+    for part in (ws.oddHeader.left, ws.oddHeader.right):
+        part.size = 9
+    for part in (ws.oddFooter.left, ws.oddFooter.center, ws.oddFooter.right):
+        part.size = 8
 
 
 def write_text(cell, value) -> None:
@@ -111,6 +142,13 @@ class BusinessCaseWriter:
         self.input_rows: dict[str, tuple[str, int]] = {}
         self.input_cells: dict[str, str] = {}
         self.base_npv = evaluate(self.model, scenario="Base").outputs["NPV"]
+        scale, suffix = MONEY_SCALES[spec.meta.units]
+        self.money_format = scale
+        self.money = spec.meta.currency + suffix  # the unit in every money label
+
+    def fmt(self, unit: str) -> str:
+        """Number format of ``unit``; money scaled as meta.units asks."""
+        return self.money_format if unit == "currency" else number_format(unit)
 
     # --- helpers ---------------------------------------------------------------
 
@@ -177,7 +215,14 @@ class BusinessCaseWriter:
         self.write_cover()
         self.write_meta()
         self.protect()
+        for ws in wb.worksheets:
+            if ws.sheet_state == "visible":
+                self.print_setup(ws)
         return wb
+
+    def print_setup(self, ws) -> None:
+        meta = self.spec.meta
+        header_footer(ws, meta.name, meta.confidentiality, f"Template {TEMPLATE_VERSION}")
 
     def write_inputs(self):
         ws = self.inputs_ws
@@ -187,7 +232,11 @@ class BusinessCaseWriter:
             "Every assumption of the case, and only here. Yellow cells are "
             "inputs; everything else in the workbook is calculated."
         )
-        for col, width in (("A", 52), ("B", 16), ("C", 14), ("D", 60)):
+        # The notes column is also the timeline's blank opening column below: kept
+        # narrow (a note runs on over the empty cells to its right) so the forecast
+        # series sit beside their labels.
+        longest = max(len(i.label) for i in self.model.inputs)
+        for col, width in (("A", min(72, max(52, longest + 2))), ("B", 16), ("C", 14), ("D", 30)):
             ws.column_dimensions[col].width = width
         row = 4
         for header, col in (("Assumption", "A"), ("Value", "B"), ("Unit", "C"), ("Note", "D")):
@@ -206,6 +255,7 @@ class BusinessCaseWriter:
                 ws[f"A{row}"].font = SECTION_FONT
                 row += 1
             write_text(ws[f"A{row}"], item.label)
+            ws[f"A{row}"].alignment = Alignment(shrink_to_fit=True)  # a long custom label
             cell = ws[f"B{row}"]
             if item.kind == "text":
                 write_text(cell, item.value)
@@ -214,6 +264,8 @@ class BusinessCaseWriter:
                 whole = item.unit in ("years", "year", "year #", "per year", "0/1")
                 whole = whole and float(item.value).is_integer()
                 cell.number_format = "0" if whole else number_format(item.unit)
+                if item.unit == self.spec.meta.currency and not float(item.value).is_integer():
+                    cell.number_format = "#,##0.00"  # a tolerance of 0.01, not "0"
             cell.fill, cell.font = INPUT_FILL, INPUT_FONT
             cell.protection = Protection(locked=False)
             write_text(ws[f"C{row}"], item.unit)
@@ -236,7 +288,9 @@ class BusinessCaseWriter:
             write_text(ws.cell(row=row, column=2 + i), name)
         self.define("List_Scenarios", f"Inputs!$B${row}:$D${row}")
         row += 2
-        # Series: one row per input, aligned with the Calculations timeline.
+        # Series: one row per input, aligned with the Calculations timeline, on a page
+        # of their own so the year header prints above them.
+        ws.row_breaks.append(Break(id=row - 1))
         ws[f"A{row}"].value = (
             "Forecast series (by period; aligned with Calculations). Now: paid at the "
             "valuation date, t = 0"
@@ -248,6 +302,7 @@ class BusinessCaseWriter:
         ws[f"B{row}"].value = "Unit"
         for p in range(self.n + 1):
             ws[f"{self.col(p)}{row}"].value = f"=Calculations!{self.col(p)}3"
+            ws[f"{self.col(p)}{row}"].alignment = Alignment(horizontal="center")
         for c in ws[row][: FIRST_PERIOD_COLUMN + self.n]:
             c.font, c.fill = HEADER_FONT, HEADER_FILL
         row += 1
@@ -257,6 +312,7 @@ class BusinessCaseWriter:
                 continue
             write_text(ws[f"A{row}"], item.label)
             write_text(ws[f"B{row}"], item.unit)
+            ws[f"A{row}"].alignment = Alignment(shrink_to_fit=True)
             now = NOW_INPUTS.get(item.name)
             cells = [(p, value) for p, value in enumerate(item.value, start=1)]
             if now:
@@ -359,7 +415,7 @@ class BusinessCaseWriter:
                 continue
             write_text(ws[f"A{r}"], item.label)
             write_text(ws[f"B{r}"], self.unit_label(item.unit))
-            fmt = number_format(item.unit)
+            fmt = self.fmt(item.unit)
             if kind == "driver" and item.name == "scenario_index":
                 source = scenario_cell or "In_Scenario"
                 ws[f"C{r}"].value = f"=MATCH({source},List_Scenarios,0)"
@@ -383,7 +439,9 @@ class BusinessCaseWriter:
         return block
 
     def unit_label(self, unit: str) -> str:
-        return self.spec.meta.currency if unit == "currency" else unit
+        if unit == "currency":
+            return self.money
+        return f"{self.spec.meta.currency}/unit" if unit == "per unit" else unit
 
     def write_calc_frame(self):
         ws = self.calc_ws
@@ -395,15 +453,70 @@ class BusinessCaseWriter:
             ws[f"{col}3"].font, ws[f"{col}3"].fill = HEADER_FONT, HEADER_FILL
         ws["A3"].value, ws["B3"].value, ws["C3"].value = "Line", "Unit", "Value"
         self.period_headers(ws, 3)
-        ws.column_dimensions["A"].width = 46
+        labels = [i.label for i in (*self.model.drivers, *self.model.lines, *self.model.outputs)]
+        ws.column_dimensions["A"].width = max(46, min(70, max(map(len, labels)) + 2))
         ws.column_dimensions["B"].width = 10
         ws.column_dimensions["C"].width = 14
         ws.column_dimensions["D"].width = 9
         for p in range(self.n + 1):
             ws.column_dimensions[self.col(p)].width = 13
         ws.freeze_panes = f"{self.col(0)}4"
-        ws.print_area = f"A1:{self.last_col}{self.main.end}"
+        end, total_col = self.write_pnl(ws)
+        ws.print_area = f"A1:{total_col}{end}"
+        ws.print_title_rows = "3:3"  # the years on every page
         self.landscape(ws, fit_height=False)
+        self.hide_unused_terminal_rows(ws, self.main)
+
+    def write_pnl(self, ws) -> tuple[int, str]:
+        """The P&L as one block under the outputs, each row a link to its line above
+        (the model interleaves depreciation and tax with it), with a totals column."""
+        rows = self.main.rows
+        total_col = X.column_letter(FIRST_PERIOD_COLUMN + self.n + 1)
+        ws.column_dimensions[total_col].width = 14
+        row = self.main.end + 2
+        ws[f"A{row}"].value = "P&L in one block (links to the lines above)"
+        ws[f"A{row}"].font = SECTION_FONT
+        ws[f"{total_col}{row}"].value = "Total"
+        ws[f"{total_col}{row}"].font, ws[f"{total_col}{row}"].fill = HEADER_FONT, HEADER_FILL
+        ws[f"{total_col}{row}"].alignment = Alignment(horizontal="center")
+        for line in self.model.lines:
+            if line.section != "P&L":
+                continue
+            row += 1
+            source = rows[line.name][1]
+            write_text(ws[f"A{row}"], line.label)
+            write_text(ws[f"B{row}"], self.unit_label(line.unit))
+            cells = [(self.col(p), f"={self.col(p)}{source}") for p in range(self.n + 1)]
+            cells.append((total_col, f"=SUM({self.col(0)}{row}:{self.last_col}{row})"))
+            for column, formula in cells:
+                c = ws[f"{column}{row}"]
+                c.value = formula
+                c.number_format = self.fmt(line.unit)
+                if line.total:
+                    c.font, c.border = Font(bold=True), TOTAL_BORDER
+            if line.total:
+                ws[f"A{row}"].font = Font(bold=True)
+        return row, total_col
+
+    def hide_unused_terminal_rows(self, ws, block: Block) -> None:
+        """Terminal-value rows of a method not in use print blank (display only: the
+        formulas stay, so switching In_TerminalMethod brings them back)."""
+        hidden = DifferentialStyle(numFmt=NumberFormat(numFmtId=190, formatCode=";;;"))
+        method = "In_TerminalMethod"
+        for line in self.model.lines:
+            if line.section != "Terminal value" or line.name == "terminal_value":
+                continue
+            if line.name == "tv_perpetuity":
+                condition = f'{method}<>"Perpetuity"'
+            elif line.name == "tv_multiple":
+                condition = f'{method}<>"Exit multiple"'
+            else:
+                condition = f'{method}="None"'
+            row = block.rows[line.name][1]
+            ws.conditional_formatting.add(
+                f"{self.col(0)}{row}:{self.last_col}{row}",
+                Rule(type="expression", formula=[condition], dxf=hidden),
+            )
 
     def landscape(self, ws, fit_height=True):
         ws.page_setup.orientation = "landscape"
@@ -418,7 +531,7 @@ class BusinessCaseWriter:
         ws["A1"].value = "Valuation"
         ws["A1"].font = TITLE_FONT
         ws["A2"].value = '="Scenario: "&In_Scenario'
-        ws.column_dimensions["A"].width = 58
+        ws.column_dimensions["A"].width = 64
         ws.column_dimensions["B"].width = 18
         ws.column_dimensions["C"].width = 12
         for col, text in (("A", "Output"), ("B", "Value"), ("C", "Unit")):
@@ -428,11 +541,25 @@ class BusinessCaseWriter:
         for out in self.model.outputs:
             write_text(ws[f"A{row}"], out.label)
             ws[f"B{row}"].value = f"=Calculations!{self.main.cells[out.name + '_out']}"
-            ws[f"B{row}"].number_format = number_format(out.unit)
+            ws[f"B{row}"].number_format = self.fmt(out.unit)
             ws[f"B{row}"].font = Font(bold=out.public)
+            if out.name == "TerminalValueShare":  # "n/a" without a terminal value
+                ws.conditional_formatting.add(
+                    f"B{row}",
+                    Rule(
+                        type="expression",
+                        formula=['In_TerminalMethod="None"'],
+                        dxf=DifferentialStyle(
+                            numFmt=NumberFormat(numFmtId=191, formatCode='"n/a";"n/a";"n/a"')
+                        ),
+                    ),
+                )
             write_text(ws[f"C{row}"], self.unit_label(out.unit))
             name = f"Out_{out.name}" if out.public else f"Calc_{out.name}"
             self.define(name, f"Valuation!$B${row}")
+            # The IRR's working steps stay (Calc_ names, Calculations shows them) but out
+            # of the board's view.
+            ws.row_dimensions[row].hidden = not out.public
             row += 1
         row += 1
         notes = [
@@ -443,10 +570,12 @@ class BusinessCaseWriter:
             "scenario's discount rate. With annual end-of-year timing it equals "
             "BC_NPV(rate, the incremental FCF row from Now).",
             "IRR: Excel's IRR of the flows, then Newton steps onto the flows' times (a no-op "
-            "with end timing); annualised. MIRR on the same times. #N/A/#NUM!: none exists.",
+            "with end timing); annualised. MIRR on the same times. An error value here (n/a "
+            "on the Cover and Scenarios): none exists.",
             "Payback: years until the cumulative incremental FCF has recovered every earlier "
             "outflow, flows accruing evenly within each period; 0 when it never falls below "
-            "zero; a later dip does not undo it. #N/A: never within the horizon.",
+            "zero; a later dip does not undo it. An error value here (never on the Cover "
+            "and Scenarios): not within the horizon.",
             "Peak funding: the deepest point of the cumulative incremental FCF (the J-curve).",
             "eNPV: discounted FCF weighted by the probability of passing each gate before it.",
             "Terminal value: from a steady-state year after the horizon (its own block on "
@@ -459,7 +588,7 @@ class BusinessCaseWriter:
             ws[f"A{row}"].value = note
             ws[f"A{row}"].alignment = Alignment(wrap_text=True, vertical="top")
             ws.merge_cells(f"A{row}:C{row}")
-            ws.row_dimensions[row].height = 30
+            ws.row_dimensions[row].height = 15 * (1 + len(note) // 95)  # lines of ~95
         ws.print_area = f"A1:C{row}"
         self.landscape(ws)
         ws.page_setup.orientation = "portrait"
@@ -483,14 +612,16 @@ class BusinessCaseWriter:
         ws = self.scenarios_ws
         ws["A1"].value = "Scenarios: Low, Base and High side by side (live)"
         ws["A1"].font = TITLE_FONT
-        ws.column_dimensions["A"].width = 46
+        ws.column_dimensions["A"].width = 62
         for i in range(len(SCENARIOS)):
             ws.column_dimensions[X.column_letter(2 + i)].width = 16
         row = 3
         ws[f"A{row}"].value = "Output"
         for i, name in enumerate(SCENARIOS):
             write_text(ws.cell(row=row, column=2 + i), name)
-        for c in ws[row][:4]:
+        ws.cell(row=row, column=5, value="Unit")
+        ws.column_dimensions["E"].width = 9
+        for c in ws[row][:5]:
             c.font, c.fill = HEADER_FONT, HEADER_FILL
         row += 1
         self.scenario_npv_row = None
@@ -500,8 +631,14 @@ class BusinessCaseWriter:
             write_text(ws[f"A{row}"], out.label)
             for i, name in enumerate(SCENARIOS):
                 cell = self.scenario_blocks[name].cells[f"{out.name}_out"]
-                c = ws.cell(row=row, column=2 + i, value=f"=ScenarioCalcs!{cell}")
-                c.number_format = number_format(out.unit)
+                missing = MISSING.get(out.name, "n/a")
+                c = ws.cell(
+                    row=row, column=2 + i, value=f'=IFERROR(ScenarioCalcs!{cell},"{missing}")'
+                )
+                c.number_format = self.fmt(out.unit)
+                c.alignment = Alignment(horizontal="right")
+            write_text(ws.cell(row=row, column=5), self.unit_label(out.unit))
+            ws.cell(row=row, column=5).alignment = Alignment(indent=1)
             if out.name == "NPV":
                 self.scenario_npv_row = row
             row += 1
@@ -517,8 +654,8 @@ class BusinessCaseWriter:
                 row += 1
         chart = BarChart()
         chart.title = "NPV by scenario"
-        chart.y_axis.title = self.spec.meta.currency
-        chart.y_axis.numFmt = "#,##0"
+        chart.y_axis.title = self.money
+        chart.y_axis.numFmt = self.money_format
         data = Reference(
             ws, min_col=2, max_col=4, min_row=self.scenario_npv_row, max_row=self.scenario_npv_row
         )
@@ -528,7 +665,7 @@ class BusinessCaseWriter:
         chart.x_axis.tickLblPos = "low"
         chart.height, chart.width = 7, 12
         self.scenario_chart_ref = data
-        ws.add_chart(chart, "F3")
+        ws.add_chart(chart, "G3")
         ws.print_area = f"A1:M{row}"
         self.landscape(ws)
 
@@ -566,7 +703,8 @@ class BusinessCaseWriter:
         ws["A3"].value = "Base NPV"
         ws["A3"].font = Font(bold=True)
         ws["D3"].value = base
-        ws["D3"].number_format = FORMATS["currency"]
+        ws["D3"].number_format = self.money_format
+        write_text(ws["E3"], f"{self.money}; every amount below in {self.money}")
         ws["D3"].font = Font(bold=True)
         for r, item in enumerate(rows, start=5):
             values = (
@@ -582,15 +720,15 @@ class BusinessCaseWriter:
             for col, value in enumerate(values, start=1):
                 c = ws.cell(row=r, column=col, value=value)
                 c.fill = SNAPSHOT_FILL
-                c.number_format = "+0%;-0%;0%" if col in (2, 3) else FORMATS["currency"]
+                c.number_format = "+0%;-0%;0%" if col in (2, 3) else self.money_format
         last = 4 + len(rows)
         chart = BarChart()
         chart.type = "bar"
         chart.grouping = "clustered"
         chart.overlap = 100
-        chart.title = "NPV change from Base, one driver at a time"
+        chart.title = f"NPV change from Base, one driver at a time ({self.money})"
         chart.x_axis.title = None
-        chart.y_axis.numFmt = "#,##0"
+        chart.y_axis.numFmt = self.money_format
         for col in (7, 8):  # the NPV changes at the low and the high setting
             chart.add_data(
                 Reference(ws, min_col=col, min_row=5, max_row=last), titles_from_data=False
@@ -643,6 +781,9 @@ class BusinessCaseWriter:
             "Targets follow the selected scenario. Enter actuals in the yellow "
             "cells; variance = actual - target."
         )
+        ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells("A2:H2")
+        ws.row_dimensions[2].height = 30
         years = list(
             range(self.spec.meta.start_year, self.spec.meta.start_year + self.spec.meta.horizon)
         )
@@ -655,10 +796,10 @@ class BusinessCaseWriter:
         year_row = self.main.rows["year"][1]
         year_range = f"Calculations!${self.col(1)}${year_row}:${self.last_col}${year_row}"
         kpis = [
-            ("Units sold", "units", "units"),
-            ("Revenue", "revenue", "currency"),
-            ("EBITDA", "ebitda", "currency"),
-            ("Incremental FCF", "incremental_fcf", "currency"),
+            ("Units sold (units)", "units", "units"),
+            (f"Revenue ({self.money})", "revenue", "currency"),
+            (f"EBITDA ({self.money})", "ebitda", "currency"),
+            (f"Incremental FCF ({self.money})", "incremental_fcf", "currency"),
         ]
         row = 5
         for label, line, unit in kpis:
@@ -678,13 +819,16 @@ class BusinessCaseWriter:
                         c.protection = Protection(locked=False)
                     else:
                         c.value = f'=IF({col}{row - 1}="","",{col}{row - 1}-{col}{row - 2})'
-                    c.number_format = number_format(unit)
+                    c.number_format = self.fmt(unit)
                 row += 1
             row += 1
-        ws.column_dimensions["A"].width = 22
+        ws.column_dimensions["A"].width = 26
         ws.column_dimensions["B"].width = 10
+        for j in range(len(years)):  # wide enough for -99,999,999
+            ws.column_dimensions[X.column_letter(3 + j)].width = 13
         ws.freeze_panes = "C5"
         ws.print_area = f"A1:{X.column_letter(2 + len(years))}{row}"
+        ws.print_title_rows = "4:4"
         self.landscape(ws)
 
     def write_checks(self):
@@ -810,7 +954,7 @@ class BusinessCaseWriter:
         meta = self.spec.meta
         ws.column_dimensions["A"].width = 28
         ws.column_dimensions["B"].width = 22
-        ws.column_dimensions["C"].width = 4
+        ws.column_dimensions["C"].width = 8
         for col in "DEFGHIJK":
             ws.column_dimensions[col].width = 11
         write_text(ws["A1"], meta.name)
@@ -823,8 +967,12 @@ class BusinessCaseWriter:
         ws.merge_cells("A5:K5")
         ws.row_dimensions[5].height = 32
         if meta.notes:
-            write_text(ws["A6"], meta.notes)
-            ws["A6"].font = Font(italic=True, color="595959")
+            write_text(ws["A3"], meta.notes)
+            ws["A3"].font = Font(italic=True, color="595959")
+        # The amounts under the typed decision come from the model, so they cannot drift.
+        ws["A6"].value = self.decision_amounts()
+        ws["A6"].font = Font(bold=True, color="1F3864")
+        ws.merge_cells("A6:K6")
         ws["A7"].value = "Scenario shown"
         ws["B7"].value = "=In_Scenario"
         ws["B7"].font = Font(bold=True)
@@ -838,17 +986,22 @@ class BusinessCaseWriter:
             ("Profitability index", "PI"),
         ]
         ws["A9"].value = "Headline"
+        ws["C9"].value = "Unit"
+        ws["C9"].font = Font(italic=True, color="595959")
         ws["A9"].font = SECTION_FONT
         units = {o.name: o.unit for o in self.model.outputs}
         for i, (label, name) in enumerate(headline):
             r = 10 + i
             ws[f"A{r}"].value = label
             # A result that does not exist reads as words on the Cover, not an error code.
-            missing = "never" if name in ("Payback", "BreakEvenYear") else "none"
+            missing = MISSING.get(name, "n/a")
             ws[f"B{r}"].value = f'=IFERROR(Out_{name},"{missing}")'
             ws[f"B{r}"].alignment = Alignment(horizontal="right")
-            ws[f"B{r}"].number_format = number_format(units[name])
+            ws[f"B{r}"].number_format = self.fmt(units[name])
             ws[f"B{r}"].font = Font(bold=True, size=12)
+            unit = self.unit_label(units[name])
+            write_text(ws[f"C{r}"], "" if unit in ("%", "year") else unit)
+            ws[f"C{r}"].alignment = Alignment(indent=1)
         r = 10 + len(headline) + 1
         ws[f"A{r}"].value = "Model checks"
         ws[f"B{r}"].value = '=IF(Check_Master=1,"All pass","CHECK FAILED")'
@@ -874,6 +1027,25 @@ class BusinessCaseWriter:
         ws.print_area = "A1:N40"  # the buttons sit in M:N
         self.landscape(ws)
 
+    def decision_amounts(self) -> str:
+        """A formula stating the amounts the decision commits, read from the model, so the
+        Cover cannot drift from it (typed text beside it can)."""
+        rows = self.main.rows
+        money = {"units": '"#,##0"', "thousands": '"#,##0,"', "millions": '"#,##0.0,,"'}[
+            self.spec.meta.units
+        ]
+
+        def total(name: str) -> str:
+            row = rows[name][1]
+            return f"-SUM(Calculations!${self.col(0)}${row}:${self.last_col}${row})"
+
+        unit = self.money.replace('"', '""')  # text inside an Excel string literal
+        return (
+            f'="In the model ("&In_Scenario&"): capex {unit} "&TEXT({total("capex")},{money})'
+            f'&", development {unit} "&TEXT({total("development")},{money})'
+            f'&"; peak funding {unit} "&TEXT(Out_PeakFunding,{money})&"."'
+        )
+
     def cover_charts(self, ws):
         calc = self.calc_ws
         rows = self.main.rows
@@ -895,7 +1067,9 @@ class BusinessCaseWriter:
         jcurve.set_categories(cats)
         jcurve.legend = None
         jcurve.x_axis.tickLblPos = "low"  # year labels below the plot, not across negatives
-        jcurve.y_axis.numFmt = "#,##0"
+        jcurve.x_axis.tickLblSkip = 1 + self.n // 8  # every other year on long timelines
+        jcurve.y_axis.numFmt = self.money_format
+        jcurve.title = f"Cumulative cash flow before terminal value ({self.money})"
         jcurve.height, jcurve.width = 6.5, 12
         ws.add_chart(jcurve, "D7")
         pnl = BarChart()
@@ -915,18 +1089,20 @@ class BusinessCaseWriter:
         pnl.series[1].tx = SeriesLabel(v="EBITDA")
         pnl.set_categories(cats)
         pnl.x_axis.tickLblPos = "low"
-        pnl.y_axis.numFmt = "#,##0"
+        pnl.y_axis.numFmt = self.money_format
+        pnl.title = f"Revenue and EBITDA ({self.money})"
         pnl.height, pnl.width = 6.5, 12
-        ws.add_chart(pnl, "D21")
+        ws.add_chart(pnl, "D23")
         scen = BarChart()
         scen.title = "NPV by scenario"
         scen.add_data(self.scenario_chart_ref, from_rows=True, titles_from_data=False)
         scen.set_categories(Reference(self.scenarios_ws, min_col=2, max_col=4, min_row=3))
         scen.legend = None
         scen.x_axis.tickLblPos = "low"
-        scen.y_axis.numFmt = "#,##0"
+        scen.y_axis.numFmt = self.money_format
+        scen.title = f"NPV by scenario ({self.money})"
         scen.height, scen.width = 6.5, 9
-        ws.add_chart(scen, "A21")
+        ws.add_chart(scen, "A23")
 
     def write_meta(self):
         ws = self.meta_ws

@@ -22,8 +22,11 @@ from pathlib import Path
 import numpy as np
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, BubbleChart, LineChart, Reference, ScatterChart, Series
+from openpyxl.chart.data_source import StrRef
+from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.marker import Marker
 from openpyxl.chart.series import SeriesLabel
-from openpyxl.styles import Font, PatternFill, Protection
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
@@ -38,6 +41,7 @@ from .business_case import (
     INPUT_FONT,
     SECTION_FONT,
     TITLE_FONT,
+    header_footer,
     write_text,
 )
 from .buttons import PORTFOLIO_BUTTONS, add_buttons, buttons_of
@@ -76,6 +80,13 @@ CASE_COLUMNS = (
     "File",
 )
 SNAPSHOT_FILL = PatternFill("solid", fgColor="EDEDED")
+CONFIDENTIAL = "Confidential: prepared for internal decision-making"
+#: Capital is an amount spent, shown positive everywhere in the portfolio (a case
+#: workbook's cash-flow rows show the same money as a negative outflow).
+CAPITAL_SIGN = (
+    "Capital is shown as a positive amount spent; in the case workbooks' cash flows "
+    "it is an outflow, negative."
+)
 
 
 @dataclass
@@ -130,6 +141,10 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     # Cases: one Excel Table row per case.
     for i, header in enumerate(CASE_COLUMNS, start=1):
         cases_ws.cell(row=1, column=i, value=header)
+        cases_ws.cell(row=1, column=i).alignment = Alignment(wrap_text=True, vertical="top")
+        # Excel draws the table style; LibreOffice prints only the cells' own format
+        cases_ws.cell(row=1, column=i).font = HEADER_FONT
+        cases_ws.cell(row=1, column=i).fill = HEADER_FILL
     for r, case in enumerate(report.aligned.cases, start=2):
         action, why = report.recommendations[r - 2]
         row = (
@@ -185,15 +200,19 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
                 cases_ws.cell(row=r, column=c).number_format = formats[header]
         cases_ws.column_dimensions[X.column_letter(c)].width = {
             "Name": 34,
-            "Why": 60,
+            "Why": 48,
             "Recommendation": 15,
             "File": 24,
         }.get(header, 13)
+        if header == "Why":
+            for r in range(2, n_cases + 2):
+                cases_ws.cell(row=r, column=c).alignment = Alignment(wrap_text=True)
     last_col = X.column_letter(len(CASE_COLUMNS))
     table = Table(displayName="Cases", ref=f"A1:{last_col}{n_cases + 1}")
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     cases_ws.add_table(table)
     cases_ws.freeze_panes = "C2"
+    cases_ws.row_dimensions[1].height = 30  # headers wrap onto two lines
     for r in range(2, n_cases + 2):  # the selection may be changed by hand
         c = cases_ws.cell(row=r, column=CASE_COLUMNS.index("Selected") + 1)
         c.fill, c.font = INPUT_FILL, INPUT_FONT
@@ -215,9 +234,11 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
             for j, value in enumerate(report.aligned.flows[measure][i]):
                 c = flows_ws.cell(row=row, column=5 + j, value=float(value))
                 c.number_format = FORMATS["currency"]
+            _unit(flows_ws.cell(row=row, column=5 + years.size), report.currency)
             row += 1
     flows_last = row - 1
     flows_ws.freeze_panes = "E2"
+    flows_ws.print_title_rows = "1:1"
     for j in range(years.size):
         flows_ws.column_dimensions[X.column_letter(5 + j)].width = 13
     flows_ws.column_dimensions["A"].width = 22
@@ -251,6 +272,7 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
                 row=row, column=2 + j, value=f'=SUMIFS({flows_col(j)},{crit_measure},"{label}")'
             )
             c.number_format = FORMATS["currency"]
+        _unit(consolidated.cell(row=row, column=2 + years.size), report.currency)
         cons_rows[measure] = row
         row += 1
     consolidated.cell(row=row, column=1, value="Cumulative FCF")
@@ -260,6 +282,7 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
             row=row, column=2 + j, value=f"=SUM($B${cons_rows['fcf']}:{col}{cons_rows['fcf']})"
         )
         c.number_format = FORMATS["currency"]
+    _unit(consolidated.cell(row=row, column=2 + years.size), report.currency)
     row += 2
     consolidated.cell(row=row, column=1, value="By product line").font = SECTION_FONT
     key_col = 3 + years.size  # the line's exact text, which the row's formulas compare with
@@ -283,6 +306,7 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
                     f"*EXACT({crit_line},${key_letter}{row}),{flows_col(j)})",
                 )
                 c.number_format = FORMATS["currency"]
+            _unit(consolidated.cell(row=row, column=2 + years.size), report.currency)
             line_rows[(measure, line)] = row
             row += 1
     consolidated.column_dimensions[key_letter].width = 24
@@ -290,6 +314,9 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     for j in range(years.size):
         consolidated.column_dimensions[X.column_letter(2 + j)].width = 13
     consolidated.freeze_panes = "B4"
+    consolidated.print_title_rows = "3:3"
+    consolidated.print_area = f"A1:{X.column_letter(2 + years.size)}{row}"
+    write_text(consolidated["A2"], CAPITAL_SIGN)
     last_year_col = X.column_letter(1 + years.size)
     fcf_range = f"Consolidated!$B${cons_rows['fcf']}:${last_year_col}${cons_rows['fcf']}"
     define("Port_FCFByYear", fcf_range)
@@ -312,6 +339,7 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
                 row=r, column=2 + j, value=f"=Consolidated!{col}{line_rows[('capital', line)]}"
             )
             c.number_format = FORMATS["currency"]
+        _unit(capital_ws.cell(row=r, column=2 + years.size), report.currency)
     r_total = first_line_row + len(lines)
     r_selected, r_budget, r_headroom = r_total + 1, r_total + 2, r_total + 3
     labels = (
@@ -322,6 +350,9 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     )
     for r, label in labels:
         capital_ws.cell(row=r, column=1, value=label).font = Font(bold=True)
+        _unit(capital_ws.cell(row=r, column=2 + years.size), report.currency)
+    write_text(capital_ws["A2"], CAPITAL_SIGN)
+    capital_ws.print_title_rows = "3:3"
     for j in range(years.size):
         col = X.column_letter(2 + j)
         cells = {
@@ -343,22 +374,26 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
         capital_ws.column_dimensions[X.column_letter(2 + j)].width = 13
     stacked = BarChart()
     stacked.type, stacked.grouping, stacked.overlap = "col", "stacked", 100
-    stacked.title = "Capital by year and product line, with the budget"
+    stacked.title = "Capital by year and product line" + (
+        ", with the budget" if report.budget_by_year is not None else ""
+    )
     for k, line in enumerate(lines):
         ref = Reference(capital_ws, min_col=2, max_col=1 + years.size, min_row=first_line_row + k)
         stacked.add_data(ref, from_rows=True, titles_from_data=False)
         stacked.series[-1].tx = SeriesLabel(v=line or "(none)")
     cats = Reference(capital_ws, min_col=2, max_col=1 + years.size, min_row=3)
     stacked.set_categories(cats)
-    budget_line = LineChart()
-    budget_line.add_data(
-        Reference(capital_ws, min_col=2, max_col=1 + years.size, min_row=r_budget),
-        from_rows=True,
-        titles_from_data=False,
-    )
-    budget_line.series[0].tx = SeriesLabel(v="Budget")
     stacked.y_axis.numFmt = "#,##0"
-    stacked += budget_line
+    stacked.y_axis.title = report.currency
+    if report.budget_by_year is not None:  # no legend entry for a line that is not drawn
+        budget_line = LineChart()
+        budget_line.add_data(
+            Reference(capital_ws, min_col=2, max_col=1 + years.size, min_row=r_budget),
+            from_rows=True,
+            titles_from_data=False,
+        )
+        budget_line.series[0].tx = SeriesLabel(v="Budget")
+        stacked += budget_line
     stacked.height, stacked.width = 8, 16
     capital_ws.add_chart(stacked, f"A{r_headroom + 3}")
 
@@ -370,7 +405,12 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
         f"HiGHS) maximising {report.value_key.upper()} when the "
         f"workbook was generated; not live."
     )
-    headers = ("Capital budget", f"Best {report.value_key.upper()}", "Capital used", "Projects")
+    headers = (
+        f"Capital budget, {report.currency}",
+        f"Best {report.value_key.upper()}, {report.currency}",
+        f"Capital used, {report.currency}",
+        "Projects",
+    )
     for i, h in enumerate(headers, start=1):
         c = selection_ws.cell(row=4, column=i, value=h)
         c.font, c.fill = HEADER_FONT, HEADER_FILL
@@ -391,12 +431,19 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
         Reference(selection_ws, min_col=1, min_row=5, max_row=last_frontier),
         title="Best value",
     )
+    # Straight segments between the budgets computed, each marked: a smoothed curve
+    # would dip and bulge where no budget was evaluated.
+    s.smooth = False
+    s.marker = Marker(symbol="circle", size=6)
     scatter.series.append(s)
+    scatter.legend = None
+    scatter.x_axis.title = f"Capital budget ({report.currency})"
+    scatter.y_axis.title = f"{report.value_key.upper()} ({report.currency})"
     scatter.x_axis.numFmt = scatter.y_axis.numFmt = "#,##0"
     scatter.height, scatter.width = 8, 14
     selection_ws.add_chart(scatter, "F4")
     for col in "ABCD":
-        selection_ws.column_dimensions[col].width = 18
+        selection_ws.column_dimensions[col].width = 22
 
     # Exceptions and hand edits.
     exceptions_ws["A1"].value = "Files that could not be rolled up"
@@ -513,31 +560,52 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
         summary.cell(row=r, column=1, value=label)
         c = summary.cell(row=r, column=2, value=formula)
         c.number_format, c.font = fmt, Font(bold=True)
+        if fmt == FORMATS["currency"]:
+            write_text(summary.cell(row=r, column=3), report.currency)
         define(name, f"Summary!$B${r}")
     summary.column_dimensions["A"].width = 44
     summary.column_dimensions["B"].width = 18
+    summary.column_dimensions["C"].width = 7
+    write_text(summary["A16"], CAPITAL_SIGN)  # B20 holds the Refresh button
+    summary["A16"].font = Font(italic=True, color="595959")
+    summary["A16"].alignment = Alignment(wrap_text=True, vertical="top")
+    summary.merge_cells("A16:C16")
+    summary.row_dimensions[16].height = 26
     bubble = BubbleChart()
     bubble.style = 18
-    bubble.title = "Risk and reward: eNPV vs probability of success (bubble = capital)"
-    rows = n_cases + 1
-    x = Reference(cases_ws, min_col=CASE_COLUMNS.index("Probability") + 1, min_row=2, max_row=rows)
-    y = Reference(cases_ws, min_col=CASE_COLUMNS.index("eNPV") + 1, min_row=2, max_row=rows)
-    size = Reference(cases_ws, min_col=CASE_COLUMNS.index("Capital") + 1, min_row=2, max_row=rows)
-    bubble.series.append(Series(values=y, xvalues=x, zvalues=size, title="Cases"))
+    bubble.title = f"Risk and reward: eNPV ({report.currency}) vs probability (bubble = capital)"
+    # One series per case, so each bubble carries its case's name as a label.
+    columns = {h: CASE_COLUMNS.index(h) + 1 for h in ("Name", "Probability", "eNPV", "Capital")}
+    for r in range(2, n_cases + 2):
+
+        def one(header, r=r):
+            return Reference(cases_ws, min_col=columns[header], min_row=r, max_row=r)
+
+        series = Series(values=one("eNPV"), xvalues=one("Probability"), zvalues=one("Capital"))
+        series.tx = SeriesLabel(strRef=StrRef(f"'Cases'!${X.column_letter(columns['Name'])}${r}"))
+        series.dLbls = DataLabelList(showSerName=True, showVal=False, dLblPos="ctr")
+        bubble.series.append(series)
+    bubble.legend = None
     bubble.x_axis.title = "Probability of success"
-    bubble.y_axis.title = "eNPV"
+    bubble.y_axis.title = f"eNPV ({report.currency})"
     bubble.x_axis.numFmt, bubble.y_axis.numFmt = "0%", "#,##0"
-    bubble.height, bubble.width = 9, 15
-    summary.add_chart(bubble, "D3")
+    bubble.x_axis.scaling.max = 1.0  # a probability: the axis stops at 100%
+    bubble.x_axis.tickLblPos = bubble.y_axis.tickLblPos = "low"
+    bubble.height, bubble.width = 10, 17
+    summary.add_chart(bubble, "E3")
     if report.simulation is not None:
-        _risk_sheet(wb, report.simulation, define)
+        _risk_sheet(wb, report.simulation, define, report.currency)
     for ws in wb.worksheets:
         _page(ws, fit_height=ws.title == "Summary")
-    summary.print_area = "A1:M22"
+        header_footer(ws, "Portfolio", CONFIDENTIAL)
+    summary.print_area = "A1:O22"
+    cases_ws.page_setup.fitToWidth = 2  # 24 columns: two landscape pages, names on both
+    cases_ws.print_title_cols = "A:B"
+    cases_ws.print_title_rows = "1:1"
     return wb
 
 
-def _risk_sheet(wb, sim, define) -> None:
+def _risk_sheet(wb, sim, define, currency: str) -> None:
     """Monte Carlo of the portfolio: summary with names, histogram (engine snapshot)."""
     ws = wb.create_sheet("Risk", 1)
     ws["A1"].value = "Portfolio risk: Monte Carlo of total NPV"
@@ -568,10 +636,12 @@ def _risk_sheet(wb, sim, define) -> None:
         c = ws.cell(row=r, column=2, value=value)
         c.number_format = "0.0%" if name.startswith("Port_Prob") else FORMATS["currency"]
         c.fill, c.font = SNAPSHOT_FILL, Font(bold=True)
+        if not name.startswith("Port_Prob"):
+            write_text(ws.cell(row=r, column=3), currency)
         define(name, f"Risk!$B${r}")
     counts, edges = np.histogram(sim.total, bins=30)
     top = 5 + len(rows)
-    for c, h in enumerate(("From", "To", "Trials"), start=1):
+    for c, h in enumerate((f"From, {currency}", f"To, {currency}", "Trials"), start=1):
         cell = ws.cell(row=top, column=c, value=h)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
     for i, n in enumerate(counts):
@@ -586,10 +656,20 @@ def _risk_sheet(wb, sim, define) -> None:
     chart.set_categories(Reference(ws, min_col=1, min_row=top + 1, max_row=top + len(counts)))
     chart.legend, chart.gapWidth = None, 10
     chart.x_axis.tickLblPos = "low"
+    chart.x_axis.numFmt = '#,##0.0,,"m"'  # bin edges in millions, every fifth shown:
+    chart.x_axis.tickLblSkip = 5  # thirty full amounts overlap on a printed page
+    chart.x_axis.title = f"Portfolio NPV, {currency}"
     chart.height, chart.width = 8, 15
     ws.add_chart(chart, "E3")
     ws.column_dimensions["A"].width = 40
     ws.column_dimensions["B"].width = 18
+
+
+def _unit(cell, currency: str) -> None:
+    """The row's unit, just right of its last year."""
+    write_text(cell, currency)
+    cell.alignment = Alignment(indent=1)
+    cell.font = Font(italic=True, color="595959")
 
 
 def _page(ws, fit_height: bool) -> None:

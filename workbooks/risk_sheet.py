@@ -12,6 +12,8 @@ from openpyxl.styles import Font, PatternFill
 from udfs.risk import PARAMETERS, Simulation
 from udfs.sensitivity import TORNADO_DRIVERS
 
+from .business_case import header_footer
+
 TITLE = Font(bold=True, size=16, color="1F3864")
 HEADER = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F3864")
@@ -132,8 +134,10 @@ def risk_sheet(sim: Simulation, case_name: str, currency: str) -> Workbook:
     hist.set_categories(Reference(ws, min_col=1, min_row=top, max_row=last_hist))
     hist.gapWidth = 10
     hist.legend = None
-    hist.x_axis.numFmt = "#,##0"
+    hist.x_axis.numFmt = '#,##0.0,,"m"'  # bin edges in millions, every fifth shown:
+    hist.x_axis.tickLblSkip = 5  # thirty full amounts overlap on a printed page
     hist.x_axis.tickLblPos = "low"
+    hist.x_axis.title = f"NPV, {currency}"
     hist.height, hist.width = 7.5, 14
     ws.add_chart(hist, "I4")
     # CT_ScatterChart requires <c:scatterStyle>; openpyxl writes it only when set.
@@ -148,6 +152,8 @@ def risk_sheet(sim: Simulation, case_name: str, currency: str) -> Workbook:
         )
     )
     curve.x_axis.numFmt, curve.y_axis.numFmt = "#,##0", "0%"
+    curve.y_axis.scaling.min, curve.y_axis.scaling.max = 0.0, 1.0  # a probability
+    curve.x_axis.title = f"NPV, {currency}"
     curve.legend = None
     curve.height, curve.width = 7.5, 14
     ws.add_chart(curve, "I20")
@@ -157,6 +163,8 @@ def risk_sheet(sim: Simulation, case_name: str, currency: str) -> Workbook:
     ws.page_setup.orientation = "landscape"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    # The spec's confidentiality line is not at hand here; the Risk sheet says what it is.
+    header_footer(ws, str(case_name), "Confidential: Monte Carlo snapshot")
     return wb
 
 
