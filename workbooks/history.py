@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -261,8 +262,8 @@ def kpi_actuals(path: Path, start_year: int) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     label = None
     for row in sheet:
-        if len(row) > 1 and row[1] == "Target":
-            label = row[0]
+        if len(row) > 1 and row[1] == "Target":  # "Revenue (EUR)": the KPI, then its unit
+            label = re.sub(r"\s*\([^)]*\)$", "", str(row[0]))
         if len(row) > 1 and row[1] == "Actual" and label in KPIS:
             values = {
                 str(start_year + j): float(v)
