@@ -48,7 +48,7 @@ from workbooks.reader import read_business_case
 RTOL = 1e-9
 ATOL = 1e-9  # floor for outputs that are (nearly) zero
 RANDOM_SEED = 20270
-N_RANDOM = 12
+N_RANDOM = 8
 TERMINAL_METHODS = ("none", "perpetuity", "exit_multiple", "perpetuity")
 
 # Raising these drivers raises the case's value (+1) or lowers it (-1); the
