@@ -5,6 +5,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
+# Two test processes, one per core; a module's tests stay in one process, so its
+# module-scoped fixtures (one LibreOffice batch each) run once.
+XDIST  ?= -n 2 --dist loadfile
+
 .PHONY: demo test bench lint clean
 
 $(STAMP): pyproject.toml
@@ -41,11 +45,11 @@ demo: $(STAMP)
 ## workbooks again with it on (LibreOffice tests skip without soffice
 ## unless BIZCASE_REQUIRE_SOFFICE=1); pytest's "no tests collected" (5) is not a failure
 test: $(STAMP)
-	@BIZCASE_LXML=0 OPENPYXL_LXML=False $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	@BIZCASE_LXML=0 OPENPYXL_LXML=False $(PY) -m pytest $(XDIST) $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; status=0; fi; \
 	[ $$status -eq 0 ] || exit $$status; \
 	echo "--- again with lxml: the tests that write workbooks ---"; \
-	BIZCASE_LXML=1 $(PY) -m pytest -m writes_workbooks $(PYTEST_ARGS); \
+	BIZCASE_LXML=1 $(PY) -m pytest -m writes_workbooks $(XDIST) $(PYTEST_ARGS); \
 	status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; \
 	exit $$status
 

@@ -376,6 +376,8 @@ def rollup(
         check_output(output, found.paths)
     except BizcaseError as e:
         _fail(str(e), status=2)
+    except OSError as e:  # a name too long, a folder we may not list, ...
+        _fail(f"{e.filename}: cannot be read ({e.strerror or e})", status=2)
     for _file, note in found.left_out:
         typer.echo(f"bizcase: {note}", err=True)
     paths = found.paths
