@@ -327,6 +327,16 @@ def test_mmcc_textbook_case_in_the_engine():
 
 # --- the same cases recalculated by LibreOffice ------------------------------------------
 
+PERPETUITY = {  # the perpetuity case, also timed mid-period below
+    "investment": {"capex": [30.0], "depreciation_life": 3},
+    "series": {"revenue": [100.0, 100.0, 100.0]},
+    "finance": {
+        "tax_rate": 0.25,
+        "working_capital_pct": 0.2,
+        "terminal_value": "perpetuity",
+        "terminal_growth": 0.02,
+    },
+}
 #: name -> (spec, expected NPV from the docstrings above or the book).
 RECALCULATED = {
     "straight_line": (
@@ -352,30 +362,11 @@ RECALCULATED = {
         -300 + 90 * D1 + 90 * D2 + 270 * D3,
     ),
     "perpetuity": (
-        {
-            "investment": {"capex": [30.0], "depreciation_life": 3},
-            "series": {"revenue": [100.0, 100.0, 100.0]},
-            "finance": {
-                "tax_rate": 0.25,
-                "working_capital_pct": 0.2,
-                "terminal_value": "perpetuity",
-                "terminal_growth": 0.02,
-            },
-        },
+        PERPETUITY,
         27.5 * D1 + 77.5 * D2 + (77.5 + 855.625) * D3,
     ),
     "perpetuity_mid": (
-        {
-            "investment": {"capex": [30.0], "depreciation_life": 3},
-            "series": {"revenue": [100.0, 100.0, 100.0]},
-            "finance": {
-                "tax_rate": 0.25,
-                "working_capital_pct": 0.2,
-                "terminal_value": "perpetuity",
-                "terminal_growth": 0.02,
-                "timing": "mid",
-            },
-        },
+        {**PERPETUITY, "finance": {**PERPETUITY["finance"], "timing": "mid"}},
         27.5 / 1.1**0.5 + 77.5 / 1.1**1.5 + 77.5 / 1.1**2.5 + 855.625 * 1.1**0.5 * D3,
     ),
     "investment_later": (

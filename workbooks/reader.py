@@ -89,11 +89,7 @@ class BusinessCaseFile:
 
 def read_business_case(path: str | Path) -> BusinessCaseFile:
     """The recorded model, the validated inputs and the cached outputs of a workbook file."""
-    path = Path(path)
-    source = CalamineSource(path)
-    case = read_case(source, str(path))
-    case.path = path
-    return case
+    return read_case(CalamineSource(Path(path)), str(path))
 
 
 def read_case(source: CellSource, where: str) -> BusinessCaseFile:
