@@ -1,5 +1,6 @@
 Attribute VB_Name = "bizcase"
 ' bizcase buttons for classic xlwings (Windows desktop Excel).
+' Generated from workbooks/buttons.py by `python -m addin.bas`; do not edit.
 '
 ' Set-up, once per workbook:
 ' 1. Save the workbook as .xlsm (File > Save As > Excel Macro-Enabled Workbook).
@@ -18,22 +19,27 @@ Attribute VB_Name = "bizcase"
 ' script on the workbook that holds the button (xw.Book.caller() in Python).
 Option Explicit
 
+' Run Monte Carlo: the button btnMonteCarlo on Cover!M4
 Sub bizcase_monte_carlo()
     RunPython "import addin.macros as m; m.bizcase_monte_carlo()"
 End Sub
 
+' Run sensitivity: the button btnSensitivity on Cover!M7
 Sub bizcase_sensitivity()
     RunPython "import addin.macros as m; m.bizcase_sensitivity()"
 End Sub
 
+' Check the model: the button btnCheck on Cover!M10
 Sub bizcase_check()
     RunPython "import addin.macros as m; m.bizcase_check()"
 End Sub
 
+' Rebuild in latest template: the button btnRebuild on Cover!M13
 Sub bizcase_rebuild()
     RunPython "import addin.macros as m; m.bizcase_rebuild()"
 End Sub
 
+' Refresh the selection: the button btnRefresh on Summary!B20
 Sub bizcase_refresh()
     RunPython "import addin.macros as m; m.bizcase_refresh()"
 End Sub

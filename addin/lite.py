@@ -13,8 +13,8 @@ from pathlib import Path
 
 from udfs import functions
 from udfs.errors import BizcaseError
-
-from . import macros
+from workbooks import buttons as registry
+from workbooks.buttons import Button
 
 MAIN = '''"""bizcase for xlwings Lite: every BC_ function and every workbook button."""
 
@@ -31,6 +31,17 @@ def function_names() -> list[str]:
     return sorted(n for n in dir(functions) if n.startswith("BC_"))
 
 
+def main_source(buttons: tuple[Button, ...] | None = None) -> str:
+    """The bundle's main.py, importing the script of every button (default: the registry).
+
+    >>> source = main_source((Button("btnGo", "Cover", "M20", "Go", "bizcase_go", script="go"),))
+    >>> source.splitlines()[-2:]
+    ['    go,', ')']
+    """
+    buttons = registry.BUTTONS if buttons is None else buttons
+    return MAIN.format(scripts="\n".join(f"    {b.script}," for b in buttons))
+
+
 def write_lite_bundle(
     folder: str | Path, wheel_url: str | None = None, overwrite: bool = False
 ) -> list[Path]:
@@ -41,8 +52,7 @@ def write_lite_bundle(
     for path in (main, requirements):
         if path.exists() and not overwrite:
             raise BizcaseError(f"{path}: already exists; pass --force to overwrite it")
-    scripts = "".join(f"    {name},\n" for name in macros.SCRIPTS)
-    main.write_text(MAIN.format(scripts=scripts.rstrip("\n")), encoding="utf-8")
+    main.write_text(main_source(), encoding="utf-8")
     lines = list(REQUIREMENTS)
     lines.append(
         wheel_url

@@ -1,33 +1,27 @@
 """The workbook buttons: xlwings scripts for xlwings Lite/Server and classic xlwings.
 
-Each button runs one script on the workbook it sits in:
-
-==================  =======================  ==================================================
-button (shape)      script                   effect
-==================  =======================  ==================================================
-btnMonteCarlo       ``run_monte_carlo``      Monte Carlo of NPV; writes the Risk sheet (values)
-btnSensitivity      ``run_sensitivity``      recomputes the tornado table on Sensitivity
-btnCheck            ``check_integrity``      compares results with the engine; Integrity sheet
-btnRebuild          ``rebuild_case``         classic: writes "<name> (rebuilt).xlsx" in the
-                                             current template; Lite: explains how (no files)
-btnRefresh          ``refresh_portfolio``    portfolio: re-ranks and re-selects the funded set
-                                             from the Cases table and the budget
-==================  =======================  ==================================================
+Each button of the registry (:data:`workbooks.buttons.BUTTONS`: shape, sheet and
+cell, caption, script, classic Sub, help; the README lists them) runs one
+script of this module on the workbook it sits in.
 
 In xlwings Lite and xlwings Server each script takes the workbook as its
 ``book`` argument and is bound to its button with ``button="[name]Sheet!Cell"``
 (the generated workbooks carry shapes of those names linking to those cells),
-through ``xw.script``.
+through ``xw.script``: :func:`_bound` takes the binding from the registry by the
+script's name.
 
-Classic xlwings on Windows has one route: ``addin/bizcase.bas``, imported into
-the workbook saved as .xlsm, whose Subs call the argument-free ``bizcase_*``
-functions below through ``RunPython`` (they act on ``xw.Book.caller()``), and
-whose ``bizcase_assign_buttons`` points each button at its Sub. "Import
+Classic xlwings on Windows has one route: ``addin/bizcase.bas`` (generated
+from the registry by ``python -m addin.bas``), imported into the workbook saved
+as .xlsm, whose Subs call the argument-free ``bizcase_*`` entry points of this
+module through ``RunPython`` (each runs its button's script on
+``xw.Book.caller()``; made from the registry by the module ``__getattr__``),
+and whose ``bizcase_assign_buttons`` points each button at its Sub. "Import
 Functions" is for the ``BC_`` functions only: nothing here is registered with
 the classic decorators, so following both never declares a Sub twice.
 
 The scripts read the workbook through the xlwings Book API only (values of
-named cells, never a file), so they work in the browser-based runtimes.
+named cells, never a file), and write where the sheet layouts
+(:mod:`workbooks.layout`) say, so they work in the browser-based runtimes.
 """
 
 from __future__ import annotations
@@ -44,23 +38,13 @@ from udfs.model import Model, evaluate
 from udfs.portfolio import rank, select
 from udfs.risk import simulate
 from udfs.sensitivity import tornado
-from workbooks.buttons import CASE_BUTTONS, PORTFOLIO_BUTTONS
+from workbooks import buttons as registry
+from workbooks.layout import COVER, INTEGRITY, META, SENSITIVITY
 from workbooks.reader import CellSource, WorkbookError, read_case
 from workbooks.risk_sheet import risk_layout
 
-#: The scripts, for the Lite bundle and the docs.
-SCRIPTS = (
-    "run_monte_carlo",
-    "run_sensitivity",
-    "check_integrity",
-    "rebuild_case",
-    "refresh_portfolio",
-)
-
-
-def _binding(name: str, buttons: dict) -> str:
-    sheet, cell, _, _ = buttons[name]
-    return f"[{name}]{sheet}!{cell}"
+#: The scripts, for the Lite bundle and the docs: one per button of the registry.
+SCRIPTS = tuple(b.script for b in registry.BUTTONS)
 
 
 def _is_classic() -> bool:
@@ -76,6 +60,39 @@ def _script(**options):
     return xw.script(**options)
 
 
+def _bound(function):
+    """``function`` as the script of the registry's button that names it."""
+    found = [b for b in registry.BUTTONS if b.script == function.__name__]
+    if len(found) != 1:
+        raise LookupError(
+            f"workbooks/buttons.py: {len(found)} buttons name the script "
+            f"{function.__name__!r}; expected one"
+        )
+    return _script(button=found[0].binding, show_taskpane=False)(function)
+
+
+def __getattr__(name: str):
+    """The classic entry points, ``bizcase_monte_carlo()`` and the other Subs of
+    addin/bizcase.bas: one per registry button (its ``macro``), each running the
+    button's script on the workbook that holds the button. Made here from the
+    registry rather than written out, so a button is declared once."""
+    for button in registry.BUTTONS:
+        if button.macro == name:
+            return _classic_entry(button)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _classic_entry(button):
+    function = globals()[button.classic or button.script]
+
+    def entry():
+        function(xw.Book.caller())
+
+    entry.__name__ = entry.__qualname__ = button.macro
+    entry.__doc__ = f"Classic xlwings: {button.label} on the calling workbook."
+    return entry
+
+
 # --- reading a case through the Book API ---------------------------------------
 
 
@@ -83,17 +100,17 @@ class _BookSource(CellSource):
     """The reader's view of an open workbook through the xlwings Book API."""
 
     def __init__(self, book):
-        if "_bizcase" not in [s.name for s in book.sheets]:
+        if META.sheet not in [s.name for s in book.sheets]:
             raise WorkbookError(
                 "not a bizcase workbook, or its hidden _bizcase sheet has been deleted"
             )
         self.book = book
 
     def recorded(self) -> tuple[str, str]:
-        meta = self.book.sheets["_bizcase"]
-        chunks = meta.range("B4").expand("right").value
+        meta = self.book.sheets[META.sheet]
+        chunks = meta.range(META.spec).expand("right").value
         text = "".join(str(c) for c in (chunks if isinstance(chunks, list) else [chunks]) if c)
-        return str(meta.range("B1").value), text
+        return str(meta.range(META.template_version).value), text
 
     def cells(self, name: str) -> list | None:
         if name not in [n.name for n in self.book.names]:
@@ -138,7 +155,7 @@ def _number(x):
 # --- the scripts -----------------------------------------------------------------
 
 
-@_script(button=_binding("btnMonteCarlo", CASE_BUTTONS), show_taskpane=False)
+@_bound
 def run_monte_carlo(book: xw.Book):
     """Monte Carlo of the case's NPV from its current inputs; writes the Risk sheet.
 
@@ -152,18 +169,18 @@ def run_monte_carlo(book: xw.Book):
     return book
 
 
-@_script(button=_binding("btnSensitivity", CASE_BUTTONS), show_taskpane=False)
+@_bound
 def run_sensitivity(book: xw.Book):
     """Recompute the tornado from the current inputs into the Sensitivity sheet's table."""
     model, values = _case(book)
     bars = tornado(model, values=values)
     base = evaluate(model, values, "Base").outputs["NPV"]
-    sheet = book.sheets["Sensitivity"]
-    sheet["A2"].value = (
+    sheet = book.sheets[SENSITIVITY.sheet]
+    sheet[SENSITIVITY.note].value = (
         f"Recomputed by the bizcase engine ({_stamp()}) from the current "
         f"inputs, Base scenario, each driver moved alone."
     )
-    sheet["D3"].value = base
+    sheet[SENSITIVITY.base_npv].value = base
     # The inputs this tornado comes from, for the Checks sheet's staleness check.
     names = [n.name for n in book.names]
     for live, snapshot in (
@@ -173,46 +190,27 @@ def run_sensitivity(book: xw.Book):
         if snapshot in names:
             source = book.names[live].refers_to_range.options(ndim=2)
             book.names[snapshot].refers_to_range.value = source.value
-    sheet["A5"].value = [
-        [
-            b.label,
-            b.low_change,
-            b.high_change,
-            b.npv_low,
-            b.npv_high,
-            b.swing,
-            b.npv_low - base,
-            b.npv_high - base,
-        ]
-        for b in bars
-    ]
+    sheet[SENSITIVITY.table].value = [SENSITIVITY.row(b, base) for b in bars]
     return book
 
 
-@_script(button=_binding("btnCheck", CASE_BUTTONS), show_taskpane=False)
+@_bound
 def check_integrity(book: xw.Book):
     """Compare every Out_ result in the workbook with the engine's; list differences."""
     model, values = _case(book)
     engine = evaluate(model, values).outputs
-    rows = [
-        ["Integrity check", None, None, None],
-        [
-            f"{_stamp()}: each Out_ value as the workbook computed it, against the bizcase "
-            f"engine on the same inputs. A difference means an edited formula or a number "
-            f"typed over one.",
-            None,
-            None,
-            None,
-        ],
-        [None] * 4,
-        ["Output", "In the workbook", "Engine", "Status"],
-    ]
+    note = (
+        f"{_stamp()}: each Out_ value as the workbook computed it, against the bizcase "
+        f"engine on the same inputs. A difference means an edited formula or a number "
+        f"typed over one."
+    )
+    results = []
     problems = 0
     for name, expected in engine.items():
         got = book.names[f"Out_{name}"].refers_to_range.value
         same = _agrees(got, expected)
         problems += not same
-        rows.append(
+        results.append(
             [
                 f"Out_{name}",
                 got if isinstance(got, (int, float)) else str(got),
@@ -220,11 +218,8 @@ def check_integrity(book: xw.Book):
                 "OK" if same else "DIFFERS",
             ]
         )
-    rows.append([None] * 4)
-    rows.append(
-        ["All results agree" if problems == 0 else f"{problems} result(s) differ", None, None, None]
-    )
-    _sheet(book, "Integrity")["A1"].value = rows
+    verdict = "All results agree" if problems == 0 else f"{problems} result(s) differ"
+    _sheet(book, INTEGRITY.sheet)["A1"].value = INTEGRITY.grid(note, results, verdict)
     return book
 
 
@@ -236,17 +231,17 @@ def _agrees(got, expected: float) -> bool:
     return abs(got - expected) <= 1e-9 * max(1.0, abs(expected))
 
 
-@_script(button=_binding("btnRebuild", CASE_BUTTONS), show_taskpane=False)
+@_bound
 def rebuild_case(book: xw.Book):
     """Lite/Server cannot write files: say how to rebuild, on the Cover."""
-    book.sheets["Cover"]["M16"].value = (
+    book.sheets[COVER.sheet][COVER.message].value = (
         "To rebuild in the latest template, save this file and run: bizcase upgrade "
         "THIS.xlsx -o NEW.xlsx (or use the button in desktop Excel with classic xlwings)."
     )
     return book
 
 
-@_script(button=_binding("btnRefresh", PORTFOLIO_BUTTONS), show_taskpane=False)
+@_bound
 def refresh_portfolio(book: xw.Book):
     """Re-rank the cases and re-solve the funded set from the Cases table, as the rollup did.
 
@@ -336,37 +331,16 @@ def _capital_by_year(book, ids: list[str]) -> np.ndarray:
     return out
 
 
-# --- classic xlwings: what addin/bizcase.bas runs (RunPython) on the calling workbook
+# --- classic xlwings: what the entry points run that the scripts cannot ----------
 
 
-def bizcase_monte_carlo():
-    """Run Monte Carlo on the workbook that holds the button (classic xlwings)."""
-    run_monte_carlo(xw.Book.caller())
-
-
-def bizcase_sensitivity():
-    """Recompute the tornado on the calling workbook (classic xlwings)."""
-    run_sensitivity(xw.Book.caller())
-
-
-def bizcase_check():
-    """Check the calling workbook's results against the engine (classic xlwings)."""
-    check_integrity(xw.Book.caller())
-
-
-def bizcase_refresh():
-    """Re-rank and re-select the calling portfolio workbook (classic xlwings)."""
-    refresh_portfolio(xw.Book.caller())
-
-
-def bizcase_rebuild():
+def rebuild_case_file(book: xw.Book):
     """Write '<name> (rebuilt).xlsx' beside the workbook, in the current template."""
     from pathlib import Path
 
     from workbooks.integrity import upgrade_workbook
 
-    book = xw.Book.caller()
     source = Path(book.fullname)
     target = source.with_name(f"{source.stem} (rebuilt).xlsx")
     result = upgrade_workbook(source, target, overwrite=True)
-    book.sheets["Cover"]["M16"].value = f"Rebuilt: {result.path.name}"
+    book.sheets[COVER.sheet][COVER.message].value = f"Rebuilt: {result.path.name}"

@@ -52,6 +52,7 @@ from udfs.portfolio import rank, select
 from udfs.risk import simulate
 from udfs.sensitivity import tornado
 from workbooks.business_case import write_business_case
+from workbooks.buttons import BUTTONS
 from workbooks.examples import EXAMPLES, example_spec
 from workbooks.portfolio_workbook import CASE_COLUMNS
 from workbooks.reader import read_business_case
@@ -202,15 +203,14 @@ def test_scripts_meta_lists_exactly_the_five_scripts():
 def test_each_script_is_bound_to_its_documented_button(script):
     meta = {m["function_name"]: m for m in xlwings.server.custom_scripts_meta(macros)}[script]
     shape, sheet, cell = re.fullmatch(r"\[(\w+)\](\w+)!([A-Z]+[0-9]+)", meta["button"]).groups()
-    buttons = {**macros.CASE_BUTTONS, **macros.PORTFOLIO_BUTTONS}
+    buttons = {b.name: b for b in BUTTONS}
     assert shape == SCRIPT_BUTTONS[script]
-    assert (sheet, cell) == buttons[shape][:2]
+    assert (sheet, cell) == (buttons[shape].sheet, buttons[shape].cell)
 
 
 def test_every_button_of_the_workbooks_has_exactly_one_script():
     bound = [m["button"] for m in xlwings.server.custom_scripts_meta(macros)]
-    buttons = {**macros.CASE_BUTTONS, **macros.PORTFOLIO_BUTTONS}
-    assert sorted(bound) == sorted(f"[{k}]{v[0]}!{v[1]}" for k, v in buttons.items())
+    assert sorted(bound) == sorted(f"[{b.name}]{b.sheet}!{b.cell}" for b in BUTTONS)
 
 
 # --- run_monte_carlo -----------------------------------------------------------------
@@ -525,8 +525,7 @@ def test_assign_buttons_points_every_button_of_the_workbooks_at_its_sub():
     text = _vba_module()
     body = text[text.index("Sub bizcase_assign_buttons()") :]
     cases = dict(re.findall(r'Case "(\w+)": action = "(\w+)"', body))
-    buttons = {**macros.CASE_BUTTONS, **macros.PORTFOLIO_BUTTONS}
-    assert cases == {name: macro for name, (_, _, _, macro) in buttons.items()}
+    assert cases == {b.name: b.macro for b in BUTTONS}
     assert set(cases.values()) == CLASSIC_SUBS
     assert "shape.OnAction = action" in body
 

@@ -27,7 +27,7 @@ from ooxml import (
     write_every_kind,
 )
 
-from workbooks.buttons import CASE_BUTTONS, PORTFOLIO_BUTTONS, read_buttons
+from workbooks.buttons import buttons_of, read_buttons
 from workbooks.reader import read_business_case
 
 TESTS = Path(__file__).resolve().parent
@@ -101,8 +101,8 @@ def test_every_file_opens_with_its_names_charts_and_buttons(written):
         assert ("Port_NPV" if portfolio else "Out_NPV") in book.defined_names, path.name
         assert sum(len(ws._charts) for ws in book.worksheets) > 0, path.name
         buttons = {b["name"]: (b["sheet"], b["cell"]) for b in read_buttons(path)}
-        table = PORTFOLIO_BUTTONS if portfolio else CASE_BUTTONS
-        assert buttons == {name: (s, c) for name, (s, c, _, _) in table.items()}, path.name
+        table = buttons_of("portfolio" if portfolio else "case")
+        assert buttons == {b.name: (b.sheet, b.cell) for b in table}, path.name
         if path.stem.endswith("-risk"):  # written by simulate --write or rollup --simulate
             assert "Risk" in book.sheetnames, path.name
             assert portfolio or len(book["Risk"]._charts) == 2, path.name

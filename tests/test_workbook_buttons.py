@@ -12,7 +12,7 @@ from addin.cli import app
 from udfs.model import build_model
 from udfs.risk import simulate
 from workbooks.business_case import write_business_case
-from workbooks.buttons import CASE_BUTTONS, PORTFOLIO_BUTTONS, read_buttons
+from workbooks.buttons import buttons_of, read_buttons
 from workbooks.examples import example_spec
 from workbooks.inject import put_sheet
 from workbooks.portfolio_workbook import write_portfolio
@@ -24,9 +24,9 @@ def _shapes(path) -> dict[str, tuple[str, str, str]]:
     return {b["name"]: (b["sheet"], b["cell"], b["macro"]) for b in read_buttons(path)}
 
 
-def _expected(table: dict) -> dict[str, tuple[str, str, str]]:
+def _expected(workbook: str) -> dict[str, tuple[str, str, str]]:
     """Each button on its sheet, linked to its cell, naming no macro (the .xlsx has none)."""
-    return {name: (sheet, cell, "") for name, (sheet, cell, _, _) in table.items()}
+    return {b.name: (b.sheet, b.cell, "") for b in buttons_of(workbook)}
 
 
 def test_every_script_binding_has_its_shape_in_the_generated_workbooks(tmp_path):
@@ -37,8 +37,8 @@ def test_every_script_binding_has_its_shape_in_the_generated_workbooks(tmp_path)
         name, where = script["button"][1:].split("]")
         sheet, cell = where.split("!")
         assert shapes[name][:2] == (sheet, cell), script["function_name"]
-    assert _shapes(case) == _expected(CASE_BUTTONS)
-    assert _shapes(portfolio) == _expected(PORTFOLIO_BUTTONS)
+    assert _shapes(case) == _expected("case")
+    assert _shapes(portfolio) == _expected("portfolio")
 
 
 def test_writing_the_risk_sheet_keeps_the_buttons(tmp_path):
@@ -47,7 +47,7 @@ def test_writing_the_risk_sheet_keeps_the_buttons(tmp_path):
     sim = simulate(build_model(example_spec("analytics_addon")), 500, 1)
     put_sheet(case, risk_sheet(sim, "Atlas", "EUR"))
     put_sheet(case, risk_sheet(sim, "Atlas", "EUR"))
-    assert _shapes(case) == before == _expected(CASE_BUTTONS)
+    assert _shapes(case) == before == _expected("case")
 
 
 def test_an_upgraded_workbook_has_the_buttons(tmp_path):
@@ -56,7 +56,7 @@ def test_an_upgraded_workbook_has_the_buttons(tmp_path):
     old = write_business_case(example_spec("sunset"), tmp_path / "old.xlsx")
     shutil.copy(old, tmp_path / "copy.xlsx")
     new = upgrade_workbook(tmp_path / "copy.xlsx", tmp_path / "new.xlsx").path
-    assert _shapes(new) == _expected(CASE_BUTTONS)
+    assert _shapes(new) == _expected("case")
 
 
 def test_an_xlsm_name_is_refused_and_nothing_is_written(tmp_path):

@@ -33,12 +33,14 @@ from udfs.model import NOW_INPUTS, Input, Model, build_model, evaluate
 from udfs.sensitivity import tornado, tornado_drivers
 from udfs.spec import SCENARIOS, Spec
 
-from .buttons import CASE_BUTTONS, add_buttons, buttons_of
+from .buttons import add_buttons, buttons_of
 from .files import save_atomically
+from .layout import CALCULATIONS, COVER, INPUTS, KPIS, META, SENSITIVITY, VALUATION, position
+from .layout import cell as at
 from .version import TEMPLATE_VERSION
 
-FIRST_PERIOD_COLUMN = 5  # E holds period 0 (now); D is the blank opening column
-# that "previous period" reads before it
+# E holds period 0 (now); D is the blank opening column that "previous period" reads
+FIRST_PERIOD_COLUMN = CALCULATIONS.first_period_column
 SPEC_CHUNK = 30000  # Excel caps a cell at 32,767 characters
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
@@ -194,18 +196,18 @@ class BusinessCaseWriter:
     def build(self):
         wb = self.wb
         self.cover = wb.active
-        self.cover.title = "Cover"
-        self.inputs_ws = wb.create_sheet("Inputs")
-        self.calc_ws = wb.create_sheet("Calculations")
-        self.valuation_ws = wb.create_sheet("Valuation")
+        self.cover.title = COVER.sheet
+        self.inputs_ws = wb.create_sheet(INPUTS.sheet)
+        self.calc_ws = wb.create_sheet(CALCULATIONS.sheet)
+        self.valuation_ws = wb.create_sheet(VALUATION.sheet)
         self.scenarios_ws = wb.create_sheet("Scenarios")
-        self.sensitivity_ws = wb.create_sheet("Sensitivity")
-        self.kpi_ws = wb.create_sheet("KPIs")
+        self.sensitivity_ws = wb.create_sheet(SENSITIVITY.sheet)
+        self.kpi_ws = wb.create_sheet(KPIS.sheet)
         self.checks_ws = wb.create_sheet("Checks")
         self.scenario_calc_ws = wb.create_sheet("ScenarioCalcs")
-        self.meta_ws = wb.create_sheet("_bizcase")
+        self.meta_ws = wb.create_sheet(META.sheet)
         self.write_inputs()
-        self.main = self.write_block(self.calc_ws, top=4, scenario_cell=None)
+        self.main = self.write_block(self.calc_ws, top=CALCULATIONS.block_top, scenario_cell=None)
         self.write_calc_frame()
         self.write_valuation()
         self.write_scenarios()
@@ -225,10 +227,10 @@ class BusinessCaseWriter:
         header_footer(ws, meta.name, meta.confidentiality, f"Template {TEMPLATE_VERSION}")
 
     def write_inputs(self):
-        ws = self.inputs_ws
-        ws["A1"].value = "Inputs"
-        ws["A1"].font = TITLE_FONT
-        ws["A2"].value = (
+        ws, lay = self.inputs_ws, INPUTS
+        ws[lay.title].value = "Inputs"
+        ws[lay.title].font = TITLE_FONT
+        ws[lay.note].value = (
             "Every assumption of the case, and only here. Yellow cells are "
             "inputs; everything else in the workbook is calculated."
         )
@@ -236,10 +238,11 @@ class BusinessCaseWriter:
         # narrow (a note runs on over the empty cells to its right) so the forecast
         # series sit beside their labels.
         longest = max(len(i.label) for i in self.model.inputs)
-        for col, width in (("A", min(72, max(52, longest + 2))), ("B", 16), ("C", 14), ("D", 30)):
+        A, B, C, D = lay.label, lay.value, lay.unit, lay.remark
+        for col, width in ((A, min(72, max(52, longest + 2))), (B, 16), (C, 14), (D, 30)):
             ws.column_dimensions[col].width = width
-        row = 4
-        for header, col in (("Assumption", "A"), ("Value", "B"), ("Unit", "C"), ("Note", "D")):
+        row = lay.header_row
+        for header, col in zip(lay.headers, (A, B, C, D), strict=True):
             ws[f"{col}{row}"].value = header
             ws[f"{col}{row}"].font, ws[f"{col}{row}"].fill = HEADER_FONT, HEADER_FILL
         row += 1
@@ -251,12 +254,12 @@ class BusinessCaseWriter:
             if item.section != section:
                 section = item.section
                 row += 1
-                ws[f"A{row}"].value = section
-                ws[f"A{row}"].font = SECTION_FONT
+                ws[f"{A}{row}"].value = section
+                ws[f"{A}{row}"].font = SECTION_FONT
                 row += 1
-            write_text(ws[f"A{row}"], item.label)
-            ws[f"A{row}"].alignment = Alignment(shrink_to_fit=True)  # a long custom label
-            cell = ws[f"B{row}"]
+            write_text(ws[f"{A}{row}"], item.label)
+            ws[f"{A}{row}"].alignment = Alignment(shrink_to_fit=True)  # a long custom label
+            cell = ws[f"{B}{row}"]
             if item.kind == "text":
                 write_text(cell, item.value)
             else:
@@ -268,11 +271,11 @@ class BusinessCaseWriter:
                     cell.number_format = "#,##0.00"  # a tolerance of 0.01, not "0"
             cell.fill, cell.font = INPUT_FILL, INPUT_FONT
             cell.protection = Protection(locked=False)
-            write_text(ws[f"C{row}"], item.unit)
+            write_text(ws[f"{C}{row}"], item.unit)
             if item.note:
-                write_text(ws[f"D{row}"], item.note)
-            self.add_validation(ws, validations, item, f"B{row}")
-            ref = f"Inputs!$B${row}"
+                write_text(ws[f"{D}{row}"], item.note)
+            self.add_validation(ws, validations, item, f"{B}{row}")
+            ref = f"{lay.sheet}!${B}${row}"
             self.define(f"In_{item.name}", ref)
             self.input_cells[item.name] = f"In_{item.name}"
             self.last_scalar_row = row
@@ -298,10 +301,11 @@ class BusinessCaseWriter:
         ws[f"A{row}"].font = SECTION_FONT
         row += 1
         header_row = row
-        ws[f"A{row}"].value = "Series"
-        ws[f"B{row}"].value = "Unit"
+        ws[f"{A}{row}"].value = "Series"
+        ws[f"{lay.series_unit}{row}"].value = "Unit"
         for p in range(self.n + 1):
-            ws[f"{self.col(p)}{row}"].value = f"=Calculations!{self.col(p)}3"
+            header = f"{CALCULATIONS.sheet}!{self.col(p)}{CALCULATIONS.header_row}"
+            ws[f"{self.col(p)}{row}"].value = f"={header}"
             ws[f"{self.col(p)}{row}"].alignment = Alignment(horizontal="center")
         for c in ws[row][: FIRST_PERIOD_COLUMN + self.n]:
             c.font, c.fill = HEADER_FONT, HEADER_FILL
@@ -310,9 +314,9 @@ class BusinessCaseWriter:
         for item in self.model.inputs:
             if item.kind != "series":
                 continue
-            write_text(ws[f"A{row}"], item.label)
-            write_text(ws[f"B{row}"], item.unit)
-            ws[f"A{row}"].alignment = Alignment(shrink_to_fit=True)
+            write_text(ws[f"{A}{row}"], item.label)
+            write_text(ws[f"{lay.series_unit}{row}"], item.unit)
+            ws[f"{A}{row}"].alignment = Alignment(shrink_to_fit=True)
             now = NOW_INPUTS.get(item.name)
             cells = [(p, value) for p, value in enumerate(item.value, start=1)]
             if now:
@@ -332,8 +336,8 @@ class BusinessCaseWriter:
         self.series_rows = (header_row + 1, row - 1)
         for p in range(self.n + 1):
             ws.column_dimensions[self.col(p)].width = 12
-        ws.freeze_panes = "A5"
-        ws.print_area = f"A1:{max(self.last_col, 'D', key=X.column_index)}{row}"
+        ws.freeze_panes = f"A{lay.first_row}"
+        ws.print_area = f"A1:{max(self.last_col, D, key=X.column_index)}{row}"
         self.landscape(ws, fit_height=False)
         self.inputs_last_row = row
 
@@ -444,15 +448,16 @@ class BusinessCaseWriter:
         return f"{self.spec.meta.currency}/unit" if unit == "per unit" else unit
 
     def write_calc_frame(self):
-        ws = self.calc_ws
-        ws["A1"].value = "Calculations"
-        ws["A1"].font = TITLE_FONT
-        ws["A2"].value = '="Scenario: "&In_Scenario&"   (one formula per row, copied across)"'
-        ws["D3"].value = "Opening"
-        for col in ("A", "B", "C", "D"):
-            ws[f"{col}3"].font, ws[f"{col}3"].fill = HEADER_FONT, HEADER_FILL
-        ws["A3"].value, ws["B3"].value, ws["C3"].value = "Line", "Unit", "Value"
-        self.period_headers(ws, 3)
+        ws, lay = self.calc_ws, CALCULATIONS
+        ws[lay.title].value = "Calculations"
+        ws[lay.title].font = TITLE_FONT
+        ws[
+            lay.scenario_note
+        ].value = '="Scenario: "&In_Scenario&"   (one formula per row, copied across)"'
+        for column, header in enumerate(lay.headers, start=1):
+            c = ws[at(lay.header_row, column)]
+            c.value, c.font, c.fill = header, HEADER_FONT, HEADER_FILL
+        self.period_headers(ws, lay.header_row)
         labels = [i.label for i in (*self.model.drivers, *self.model.lines, *self.model.outputs)]
         ws.column_dimensions["A"].width = max(46, min(70, max(map(len, labels)) + 2))
         ws.column_dimensions["B"].width = 10
@@ -460,10 +465,10 @@ class BusinessCaseWriter:
         ws.column_dimensions["D"].width = 9
         for p in range(self.n + 1):
             ws.column_dimensions[self.col(p)].width = 13
-        ws.freeze_panes = f"{self.col(0)}4"
+        ws.freeze_panes = f"{self.col(0)}{lay.header_row + 1}"
         end, total_col = self.write_pnl(ws)
         ws.print_area = f"A1:{total_col}{end}"
-        ws.print_title_rows = "3:3"  # the years on every page
+        ws.print_title_rows = f"{lay.header_row}:{lay.header_row}"  # the years on every page
         self.landscape(ws, fit_height=False)
         self.hide_unused_terminal_rows(ws, self.main)
 
@@ -527,17 +532,17 @@ class BusinessCaseWriter:
         ws.print_options.horizontalCentered = True
 
     def write_valuation(self):
-        ws = self.valuation_ws
-        ws["A1"].value = "Valuation"
-        ws["A1"].font = TITLE_FONT
-        ws["A2"].value = '="Scenario: "&In_Scenario'
+        ws, lay = self.valuation_ws, VALUATION
+        ws[lay.title].value = "Valuation"
+        ws[lay.title].font = TITLE_FONT
+        ws[lay.scenario_note].value = '="Scenario: "&In_Scenario'
         ws.column_dimensions["A"].width = 64
         ws.column_dimensions["B"].width = 18
         ws.column_dimensions["C"].width = 12
-        for col, text in (("A", "Output"), ("B", "Value"), ("C", "Unit")):
-            ws[f"{col}4"].value = text
-            ws[f"{col}4"].font, ws[f"{col}4"].fill = HEADER_FONT, HEADER_FILL
-        row = 5
+        for column, text in enumerate(lay.headers, start=1):
+            c = ws[at(lay.header_row, column)]
+            c.value, c.font, c.fill = text, HEADER_FONT, HEADER_FILL
+        row = lay.first_row
         for out in self.model.outputs:
             write_text(ws[f"A{row}"], out.label)
             ws[f"B{row}"].value = f"=Calculations!{self.main.cells[out.name + '_out']}"
@@ -556,7 +561,7 @@ class BusinessCaseWriter:
                 )
             write_text(ws[f"C{row}"], self.unit_label(out.unit))
             name = f"Out_{out.name}" if out.public else f"Calc_{out.name}"
-            self.define(name, f"Valuation!$B${row}")
+            self.define(name, f"{lay.sheet}!$B${row}")
             # The IRR's working steps stay (Calc_ names, Calculations shows them) but out
             # of the board's view.
             ws.row_dimensions[row].hidden = not out.public
@@ -670,58 +675,39 @@ class BusinessCaseWriter:
         self.landscape(ws)
 
     def write_sensitivity(self):
-        ws = self.sensitivity_ws
-        ws["A1"].value = "Sensitivity: one-way tornado of NPV"
-        ws["A1"].font = TITLE_FONT
+        ws, lay = self.sensitivity_ws, SENSITIVITY
+        ws[lay.title].value = "Sensitivity: one-way tornado of NPV"
+        ws[lay.title].font = TITLE_FONT
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        ws["A2"].value = (
+        ws[lay.note].value = (
             f"Snapshot computed by the bizcase engine when the workbook was "
             f"generated ({stamp}), Base scenario, each driver moved alone by "
             f"its Low/High scenario adjustment (or -/+20% where none is set). "
             f"Not live: the Checks sheet says when an input has changed since; press "
             f"the Sensitivity button (or regenerate) to refresh it."
         )
-        ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
-        ws.merge_cells("A2:F2")
-        ws.row_dimensions[2].height = 45
+        ws[lay.note].alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells(lay.note_merge)
+        ws.row_dimensions[position(lay.note)[0]].height = 45
         rows = self.tornado_bars = tornado(self.model, drivers=tornado_drivers(self.model))
         self.write_snapshot_inputs()
-        headers = (
-            "Driver",
-            "Low setting",
-            "High setting",
-            "NPV at low",
-            "NPV at high",
-            "Swing",
-            "Change at low",
-            "Change at high",
-        )
-        for i, h in enumerate(headers):
-            c = ws.cell(row=4, column=1 + i, value=h)
+        for i, h in enumerate(lay.columns):
+            c = ws.cell(row=lay.header_row, column=1 + i, value=h)
             c.font, c.fill = HEADER_FONT, HEADER_FILL
         base = self.base_npv
-        ws["A3"].value = "Base NPV"
-        ws["A3"].font = Font(bold=True)
-        ws["D3"].value = base
-        ws["D3"].number_format = self.money_format
-        write_text(ws["E3"], f"{self.money}; every amount below in {self.money}")
-        ws["D3"].font = Font(bold=True)
-        for r, item in enumerate(rows, start=5):
-            values = (
-                item.label,
-                item.low_change,
-                item.high_change,
-                item.npv_low,
-                item.npv_high,
-                item.swing,
-                item.npv_low - base,
-                item.npv_high - base,
-            )
-            for col, value in enumerate(values, start=1):
+        ws[lay.base_label].value = "Base NPV"
+        ws[lay.base_label].font = Font(bold=True)
+        ws[lay.base_npv].value = base
+        ws[lay.base_npv].number_format = self.money_format
+        write_text(ws[lay.base_unit], f"{self.money}; every amount below in {self.money}")
+        ws[lay.base_npv].font = Font(bold=True)
+        changes = (lay.columns.index("Low setting") + 1, lay.columns.index("High setting") + 1)
+        for r, item in enumerate(rows, start=lay.first_row):
+            for col, value in enumerate(lay.row(item, base), start=1):
                 c = ws.cell(row=r, column=col, value=value)
                 c.fill = SNAPSHOT_FILL
-                c.number_format = "+0%;-0%;0%" if col in (2, 3) else self.money_format
-        last = 4 + len(rows)
+                c.number_format = "+0%;-0%;0%" if col in changes else self.money_format
+        first, last = lay.first_row, lay.first_row + len(rows) - 1
         chart = BarChart()
         chart.type = "bar"
         chart.grouping = "clustered"
@@ -729,13 +715,14 @@ class BusinessCaseWriter:
         chart.title = f"NPV change from Base, one driver at a time ({self.money})"
         chart.x_axis.title = None
         chart.y_axis.numFmt = self.money_format
-        for col in (7, 8):  # the NPV changes at the low and the high setting
+        for name in ("Change at low", "Change at high"):
             chart.add_data(
-                Reference(ws, min_col=col, min_row=5, max_row=last), titles_from_data=False
+                Reference(ws, min_col=lay.columns.index(name) + 1, min_row=first, max_row=last),
+                titles_from_data=False,
             )
         chart.series[0].tx = SeriesLabel(v="Low setting")
         chart.series[1].tx = SeriesLabel(v="High setting")
-        chart.set_categories(Reference(ws, min_col=1, min_row=5, max_row=last))
+        chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
         chart.x_axis.scaling.orientation = "maxMin"
         chart.x_axis.tickLblPos = "low"  # driver names left of the bars, not across them
         chart.height, chart.width = 8, 16
@@ -755,65 +742,65 @@ class BusinessCaseWriter:
         meta = self.meta_ws
         inputs = self.inputs_ws
         first, last = self.scenario_row + 1, self.last_scalar_row
-        meta["A6"].value = "sensitivity snapshot: inputs it was computed from"
-        top = 7
+        meta[META.snapshot_heading].value = "sensitivity snapshot: inputs it was computed from"
+        top, B = META.snapshot_top, INPUTS.value
         for i, r in enumerate(range(first, last + 1)):
-            meta[f"B{top + i}"].value = inputs[f"B{r}"].value
-        self.define("Snap_Inputs", f"Inputs!$B${first}:$B${last}")
-        self.define("Snap_InputsAtSnapshot", f"_bizcase!$B${top}:$B${top + last - first}")
+            meta[f"B{top + i}"].value = inputs[f"{B}{r}"].value
+        self.define("Snap_Inputs", f"{INPUTS.sheet}!${B}${first}:${B}${last}")
+        self.define("Snap_InputsAtSnapshot", f"{META.sheet}!$B${top}:$B${top + last - first}")
         s1, s2 = self.series_rows
         top2 = top + last - first + 2
         for i, r in enumerate(range(s1, s2 + 1)):
             for p in range(self.n + 1):
                 col = self.col(p)
                 meta[f"{col}{top2 + i}"].value = inputs[f"{col}{r}"].value
-        self.define("Snap_Series", f"Inputs!${self.col(0)}${s1}:${self.last_col}${s2}")
+        self.define("Snap_Series", f"{INPUTS.sheet}!${self.col(0)}${s1}:${self.last_col}${s2}")
         self.define(
             "Snap_SeriesAtSnapshot",
-            f"_bizcase!${self.col(0)}${top2}:${self.last_col}${top2 + s2 - s1}",
+            f"{META.sheet}!${self.col(0)}${top2}:${self.last_col}${top2 + s2 - s1}",
         )
 
     def write_kpis(self):
-        ws = self.kpi_ws
-        ws["A1"].value = "KPIs: targets by year, with room for actuals"
-        ws["A1"].font = TITLE_FONT
-        ws["A2"].value = (
+        ws, lay = self.kpi_ws, KPIS
+        ws[lay.title].value = "KPIs: targets by year, with room for actuals"
+        ws[lay.title].font = TITLE_FONT
+        ws[lay.note].value = (
             "Targets follow the selected scenario. Enter actuals in the yellow "
             "cells; variance = actual - target."
         )
-        ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
-        ws.merge_cells("A2:H2")
-        ws.row_dimensions[2].height = 30
+        ws[lay.note].alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells(f"{lay.note}:H{position(lay.note)[0]}")
+        ws.row_dimensions[position(lay.note)[0]].height = 30
         years = list(
             range(self.spec.meta.start_year, self.spec.meta.start_year + self.spec.meta.horizon)
         )
-        ws["A4"].value, ws["B4"].value = "KPI", "Row"
-        ws["C4"].value = "=In_StartYear"
+        top, first = lay.header_row, lay.first_year_column
+        ws.cell(row=top, column=lay.label_column, value="KPI")
+        ws.cell(row=top, column=lay.kind_column, value="Row")
+        ws.cell(row=top, column=first, value="=In_StartYear")
         for j in range(1, len(years)):
-            ws.cell(row=4, column=3 + j, value=f"={X.column_letter(2 + j)}4+1")
-        for c in ws[4][: 2 + len(years)]:
+            ws.cell(row=top, column=first + j, value=f"={X.column_letter(first + j - 1)}{top}+1")
+        for c in ws[top][: first - 1 + len(years)]:
             c.font, c.fill = HEADER_FONT, HEADER_FILL
         year_row = self.main.rows["year"][1]
-        year_range = f"Calculations!${self.col(1)}${year_row}:${self.last_col}${year_row}"
-        kpis = [
-            ("Units sold (units)", "units", "units"),
-            (f"Revenue ({self.money})", "revenue", "currency"),
-            (f"EBITDA ({self.money})", "ebitda", "currency"),
-            (f"Incremental FCF ({self.money})", "incremental_fcf", "currency"),
-        ]
-        row = 5
-        for label, line, unit in kpis:
+        calc = CALCULATIONS.sheet
+        year_range = f"{calc}!${self.col(1)}${year_row}:${self.last_col}${year_row}"
+        row = lay.first_row
+        for name, line, unit in lay.kpis:
+            label = f"{name} ({'units' if unit == 'units' else self.money})"
             line_row = self.main.rows[line][1]
-            line_range = f"Calculations!${self.col(1)}${line_row}:${self.last_col}${line_row}"
-            for kind in ("Target", "Actual", "Variance"):
-                ws.cell(row=row, column=1, value=label if kind == "Target" else None)
-                ws.cell(row=row, column=2, value=kind)
+            line_range = f"{calc}!${self.col(1)}${line_row}:${self.last_col}${line_row}"
+            for kind in (lay.target, lay.actual, lay.variance):  # the order the variance reads
+                ws.cell(
+                    row=row, column=lay.label_column, value=label if kind == lay.target else None
+                )
+                ws.cell(row=row, column=lay.kind_column, value=kind)
                 for j in range(len(years)):
-                    col = X.column_letter(3 + j)
+                    col = X.column_letter(first + j)
                     c = ws[f"{col}{row}"]
-                    if kind == "Target":
-                        c.value = f"=SUMIF({year_range},{col}$4,{line_range})"
-                    elif kind == "Actual":
+                    if kind == lay.target:
+                        c.value = f"=SUMIF({year_range},{col}${top},{line_range})"
+                    elif kind == lay.actual:
                         c.value = self.actuals.get(f"{col}{row}")
                         c.fill, c.font = INPUT_FILL, INPUT_FONT
                         c.protection = Protection(locked=False)
@@ -825,10 +812,10 @@ class BusinessCaseWriter:
         ws.column_dimensions["A"].width = 26
         ws.column_dimensions["B"].width = 10
         for j in range(len(years)):  # wide enough for -99,999,999
-            ws.column_dimensions[X.column_letter(3 + j)].width = 13
-        ws.freeze_panes = "C5"
-        ws.print_area = f"A1:{X.column_letter(2 + len(years))}{row}"
-        ws.print_title_rows = "4:4"
+            ws.column_dimensions[X.column_letter(first + j)].width = 13
+        ws.freeze_panes = at(lay.first_row, first)
+        ws.print_area = f"A1:{X.column_letter(first - 1 + len(years))}{row}"
+        ws.print_title_rows = f"{top}:{top}"
         self.landscape(ws)
 
     def write_checks(self):
@@ -957,41 +944,33 @@ class BusinessCaseWriter:
         ws.column_dimensions["C"].width = 8
         for col in "DEFGHIJK":
             ws.column_dimensions[col].width = 11
-        write_text(ws["A1"], meta.name)
-        ws["A1"].font = TITLE_FONT
-        write_text(ws["A2"], f"{meta.product_line} · {meta.owner} · stage: {meta.stage}")
-        ws["A4"].value = "Decision asked for"
-        ws["A4"].font = SECTION_FONT
-        write_text(ws["A5"], meta.decision or "(none stated in the spec)")
-        ws["A5"].alignment = Alignment(wrap_text=True, vertical="top")
-        ws.merge_cells("A5:K5")
-        ws.row_dimensions[5].height = 32
+        lay = COVER
+        write_text(ws[lay.title], meta.name)
+        ws[lay.title].font = TITLE_FONT
+        write_text(ws[lay.subtitle], f"{meta.product_line} · {meta.owner} · stage: {meta.stage}")
+        ws[lay.decision_heading].value = "Decision asked for"
+        ws[lay.decision_heading].font = SECTION_FONT
+        write_text(ws[lay.decision], meta.decision or "(none stated in the spec)")
+        ws[lay.decision].alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells(lay.decision_merge)
+        ws.row_dimensions[position(lay.decision)[0]].height = 32
         if meta.notes:
-            write_text(ws["A3"], meta.notes)
-            ws["A3"].font = Font(italic=True, color="595959")
+            write_text(ws[lay.notes], meta.notes)
+            ws[lay.notes].font = Font(italic=True, color="595959")
         # The amounts under the typed decision come from the model, so they cannot drift.
-        ws["A6"].value = self.decision_amounts()
-        ws["A6"].font = Font(bold=True, color="1F3864")
-        ws.merge_cells("A6:K6")
-        ws["A7"].value = "Scenario shown"
-        ws["B7"].value = "=In_Scenario"
-        ws["B7"].font = Font(bold=True)
-        headline = [
-            ("Net present value", "NPV"),
-            ("Risk-adjusted NPV", "eNPV"),
-            ("IRR", "IRR"),
-            ("Payback", "Payback"),
-            ("Peak funding", "PeakFunding"),
-            ("Break-even year", "BreakEvenYear"),
-            ("Profitability index", "PI"),
-        ]
-        ws["A9"].value = "Headline"
-        ws["C9"].value = "Unit"
-        ws["C9"].font = Font(italic=True, color="595959")
-        ws["A9"].font = SECTION_FONT
+        ws[lay.amounts].value = self.decision_amounts()
+        ws[lay.amounts].font = Font(bold=True, color="1F3864")
+        ws.merge_cells(lay.amounts_merge)
+        ws[lay.scenario_label].value = "Scenario shown"
+        ws[lay.scenario].value = "=In_Scenario"
+        ws[lay.scenario].font = Font(bold=True)
+        ws[lay.headline_heading].value = "Headline"
+        ws[lay.unit_heading].value = "Unit"
+        ws[lay.unit_heading].font = Font(italic=True, color="595959")
+        ws[lay.headline_heading].font = SECTION_FONT
         units = {o.name: o.unit for o in self.model.outputs}
-        for i, (label, name) in enumerate(headline):
-            r = 10 + i
+        for label, name in lay.headline:
+            r = lay.headline_row(name)
             ws[f"A{r}"].value = label
             # A result that does not exist reads as words on the Cover, not an error code.
             missing = MISSING.get(name, "n/a")
@@ -1002,7 +981,7 @@ class BusinessCaseWriter:
             unit = self.unit_label(units[name])
             write_text(ws[f"C{r}"], "" if unit in ("%", "year") else unit)
             ws[f"C{r}"].alignment = Alignment(indent=1)
-        r = 10 + len(headline) + 1
+        r = lay.checks_row
         ws[f"A{r}"].value = "Model checks"
         ws[f"B{r}"].value = '=IF(Check_Master=1,"All pass","CHECK FAILED")'
         ws[f"B{r}"].font = Font(bold=True)
@@ -1024,7 +1003,7 @@ class BusinessCaseWriter:
         )
         ws[f"A{r + 3}"].font = Font(italic=True, color="595959")
         self.cover_charts(ws)
-        ws.print_area = "A1:N40"  # the buttons sit in M:N
+        ws.print_area = lay.print_area
         self.landscape(ws)
 
     def decision_amounts(self) -> str:
@@ -1050,7 +1029,10 @@ class BusinessCaseWriter:
         calc = self.calc_ws
         rows = self.main.rows
         cats = Reference(
-            calc, min_col=FIRST_PERIOD_COLUMN, max_col=FIRST_PERIOD_COLUMN + self.n, min_row=3
+            calc,
+            min_col=FIRST_PERIOD_COLUMN,
+            max_col=FIRST_PERIOD_COLUMN + self.n,
+            min_row=CALCULATIONS.header_row,
         )
         jcurve = LineChart()
         jcurve.title = "Cumulative cash flow before terminal value"
@@ -1071,7 +1053,7 @@ class BusinessCaseWriter:
         jcurve.y_axis.numFmt = self.money_format
         jcurve.title = f"Cumulative cash flow before terminal value ({self.money})"
         jcurve.height, jcurve.width = 6.5, 12
-        ws.add_chart(jcurve, "D7")
+        ws.add_chart(jcurve, COVER.jcurve_chart)
         pnl = BarChart()
         pnl.title = "Revenue and EBITDA"
         for name in ("revenue", "ebitda"):
@@ -1092,7 +1074,7 @@ class BusinessCaseWriter:
         pnl.y_axis.numFmt = self.money_format
         pnl.title = f"Revenue and EBITDA ({self.money})"
         pnl.height, pnl.width = 6.5, 12
-        ws.add_chart(pnl, "D23")
+        ws.add_chart(pnl, COVER.pnl_chart)
         scen = BarChart()
         scen.title = "NPV by scenario"
         scen.add_data(self.scenario_chart_ref, from_rows=True, titles_from_data=False)
@@ -1102,32 +1084,36 @@ class BusinessCaseWriter:
         scen.y_axis.numFmt = self.money_format
         scen.title = f"NPV by scenario ({self.money})"
         scen.height, scen.width = 6.5, 9
-        ws.add_chart(scen, "A23")
+        ws.add_chart(scen, COVER.scenario_chart)
 
     def write_meta(self):
         ws = self.meta_ws
-        ws["A1"].value = "template_version"
-        ws["B1"].value = TEMPLATE_VERSION
-        ws["A2"].value = "bizcase_version"
-        ws["B2"].value = _version()
-        ws["A3"].value = "generated_at"
-        ws["B3"].value = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        ws["A4"].value = "spec_json (concatenate B4 onwards)"
+        for key, value in (
+            ("template_version", TEMPLATE_VERSION),
+            ("bizcase_version", _version()),
+            ("generated_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+        ):
+            row, column = position(getattr(META, key))
+            ws.cell(row=row, column=column - 1, value=key)  # its label on the left
+            ws.cell(row=row, column=column, value=value)
+        row, column = position(META.spec)
+        ws.cell(row=row, column=column - 1, value=f"spec_json (concatenate {META.spec} onwards)")
         text = json.dumps(self.spec.model_dump(mode="json"), separators=(",", ":"))
         for i in range(0, max(len(text), 1), SPEC_CHUNK):
-            write_text(ws.cell(row=4, column=2 + i // SPEC_CHUNK), text[i : i + SPEC_CHUNK])
+            write_text(ws.cell(row=row, column=column + i // SPEC_CHUNK), text[i : i + SPEC_CHUNK])
         ws.sheet_state = "hidden"
 
     def protect(self):
         # Cells the buttons rewrite stay unlocked: the Sensitivity snapshot (note, base
-        # NPV, table) and M16 on the Cover, where the rebuild button reports.
-        self.cover["M16"].protection = Protection(locked=False)
+        # NPV, table) and the Cover's message cell, where the rebuild button reports.
+        self.cover[COVER.message].protection = Protection(locked=False)
         sensitivity = self.sensitivity_ws
-        for ref in ("A2", "D3"):
+        for ref in (SENSITIVITY.note, SENSITIVITY.base_npv):
             sensitivity[ref].protection = Protection(locked=False)
-        for row in sensitivity.iter_rows(min_row=5, max_row=4 + len(self.tornado_bars), max_col=8):
-            for cell in row:
-                cell.protection = Protection(locked=False)
+        if self.tornado_bars:
+            for row in sensitivity[SENSITIVITY.table_range(len(self.tornado_bars))]:
+                for cell in row:
+                    cell.protection = Protection(locked=False)
         for ws in self.wb.worksheets:
             if ws.title == "_bizcase":
                 continue
@@ -1168,5 +1154,5 @@ def write_business_case(
         build_workbook(spec, values, actuals),
         path,
         overwrite,
-        finish=lambda saved: add_buttons(saved, buttons_of(CASE_BUTTONS)),
+        finish=lambda saved: add_buttons(saved, buttons_of("case")),
     )

@@ -10,7 +10,7 @@ A button is a DrawingML shape (``xdr:sp``) in the sheet's drawing part:
   Excel say "Cannot run the macro" on every click. The classic route
   (``addin/bizcase.bas``, imported into the workbook saved as .xlsm) brings the
   Subs and a ``bizcase_assign_buttons`` Sub that sets each shape's ``OnAction``
-  from :data:`CASE_BUTTONS` and :data:`PORTFOLIO_BUTTONS`.
+  as :data:`BUTTONS` says.
 
 An internal hyperlink on a drawing object is a ``hyperlink`` relationship of
 the drawing part whose target is ``#Sheet!A1`` with no ``TargetMode`` (only
@@ -86,12 +86,18 @@ INSET = 38100  # EMU, 3 pt
 
 @dataclass(frozen=True)
 class Button:
-    """One sheet button.
+    """One sheet button, and everything that runs it.
 
     ``name`` is the shape name xlwings Lite binds (``button="[name]Sheet!cell"``);
     the shape covers ``cell`` and ``columns`` columns by two rows from it, and
     links to ``cell``. ``macro`` is the VBA Sub the classic route assigns to it
     (not written into the file, which holds no VBA).
+
+    For the buttons of the generated workbooks (:data:`BUTTONS`) also: ``script``,
+    the ``addin.macros`` function xlwings Lite and Server run (it takes the
+    book); ``classic``, the one the classic Sub runs on the calling workbook
+    when it differs (empty: ``script``); ``workbook``, the kind of workbook
+    that carries it (``"case"`` or ``"portfolio"``); ``help``, what it does.
     """
 
     name: str
@@ -100,6 +106,10 @@ class Button:
     label: str
     macro: str
     columns: int = 2
+    script: str = ""
+    classic: str = ""
+    workbook: str = "case"
+    help: str = ""
 
     @property
     def binding(self) -> str:
@@ -358,22 +368,88 @@ def _unquote(sheet: str) -> str:
     return sheet
 
 
-#: The buttons of the generated workbooks: shape name -> (sheet, cell it covers, label,
-#: classic macro). addin.macros binds its scripts to these names and cells, and
-#: addin/bizcase.bas assigns the macros to these names.
-CASE_BUTTONS = {
-    "btnMonteCarlo": ("Cover", "M4", "Run Monte Carlo", "bizcase_monte_carlo"),
-    "btnSensitivity": ("Cover", "M7", "Run sensitivity", "bizcase_sensitivity"),
-    "btnCheck": ("Cover", "M10", "Check the model", "bizcase_check"),
-    "btnRebuild": ("Cover", "M13", "Rebuild in latest template", "bizcase_rebuild"),
-}
-PORTFOLIO_BUTTONS = {
-    "btnRefresh": ("Summary", "B20", "Refresh the selection", "bizcase_refresh"),
-}
+#: The buttons of the generated workbooks, the one list every other place is made
+#: from: the shapes (:func:`buttons_of`), the scripts' ``button=`` bindings and the
+#: classic entry points (``addin.macros``), the Lite bundle's imports
+#: (``addin.lite``), ``addin/bizcase.bas`` (``python -m addin.bas``) and the README
+#: table (:func:`markdown_table`). A new button is an entry here and its script.
+BUTTONS: tuple[Button, ...] = (
+    Button(
+        "btnMonteCarlo",
+        "Cover",
+        "M4",
+        "Run Monte Carlo",
+        "bizcase_monte_carlo",
+        script="run_monte_carlo",
+        help="simulates NPV from the current inputs and writes the **Risk** sheet "
+        "(summary and histogram values; `bizcase simulate --write` also adds the charts)",
+    ),
+    Button(
+        "btnSensitivity",
+        "Cover",
+        "M7",
+        "Run sensitivity",
+        "bizcase_sensitivity",
+        script="run_sensitivity",
+        help="recomputes the tornado table on **Sensitivity** from the current inputs",
+    ),
+    Button(
+        "btnCheck",
+        "Cover",
+        "M10",
+        "Check the model",
+        "bizcase_check",
+        script="check_integrity",
+        help="compares every `Out_` result with the engine on the same inputs and lists "
+        "differences on an **Integrity** sheet (a difference means an edited formula or a "
+        "typed-over number; `bizcase check` also names the cells)",
+    ),
+    Button(
+        "btnRebuild",
+        "Cover",
+        "M13",
+        "Rebuild in latest template",
+        "bizcase_rebuild",
+        script="rebuild_case",
+        classic="rebuild_case_file",
+        help="classic: writes `<name> (rebuilt).xlsx` beside the file in the current "
+        "template with every input carried over; Lite cannot write files, so it says to "
+        "run `bizcase upgrade`",
+    ),
+    Button(
+        "btnRefresh",
+        "Summary",
+        "B20",
+        "Refresh the selection",
+        "bizcase_refresh",
+        script="refresh_portfolio",
+        workbook="portfolio",
+        help="portfolio: re-ranks the cases and re-solves the funded set from the Cases "
+        "table and `In_Budget`",
+    ),
+)
 
 
-def buttons_of(table: dict) -> list[Button]:
-    return [
-        Button(name, sheet, cell, label, macro)
-        for name, (sheet, cell, label, macro) in table.items()
+def buttons_of(workbook: str, registry: tuple[Button, ...] | None = None) -> list[Button]:
+    """The buttons a ``workbook`` (``"case"``, ``"portfolio"``) carries.
+
+    ``registry`` defaults to :data:`BUTTONS`, read when called.
+
+    >>> [b.name for b in buttons_of("portfolio")]
+    ['btnRefresh']
+    """
+    return [b for b in (BUTTONS if registry is None else registry) if b.workbook == workbook]
+
+
+def markdown_table(registry: tuple[Button, ...] | None = None) -> str:
+    """The README's table of the buttons, one row per button."""
+    rows = [
+        "| button | shape | script (Lite/Server) | classic macro | what it does |",
+        "|---|---|---|---|---|",
     ]
+    for b in BUTTONS if registry is None else registry:
+        rows.append(
+            f"| {b.label} | `{b.name}` ({b.sheet}!{b.cell}) | `{b.script}` | `{b.macro}` "
+            f"| {b.help} |"
+        )
+    return "\n".join(rows) + "\n"

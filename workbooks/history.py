@@ -37,13 +37,10 @@ from udfs.errors import BizcaseError
 from udfs.model import evaluate, input_values
 from udfs.review import CaseRecord
 
+from .layout import KPIS as KPI_SHEET
+
 DEFAULT_DB = "bizcase-history.sqlite"
-KPIS = {  # label on the KPIs sheet -> model line (the workbook's own list)
-    "Units sold": "units",
-    "Revenue": "revenue",
-    "EBITDA": "ebitda",
-    "Incremental FCF": "incremental_fcf",
-}
+KPIS = {label: line for label, line, _ in KPI_SHEET.kpis}  # label -> model line
 
 metadata_ = sa.MetaData()
 schema_table = sa.Table("bizcase_schema", metadata_, sa.Column("version", sa.Integer))
@@ -250,24 +247,30 @@ def kpi_targets(evaluation) -> dict[str, dict[str, float]]:
 def kpi_actuals(path: Path, start_year: int) -> dict[str, dict[str, float]]:
     """The actuals typed on a workbook's KPIs sheet (rows labelled Actual), by year.
 
-    Year columns start at C with the case's first year, as the template lays
-    them out; a blank or non-numeric cell is no actual.
+    Year columns start with the case's first year where the KPIs layout puts
+    it; a blank or non-numeric cell is no actual.
     """
     from python_calamine import CalamineWorkbook
 
     try:
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("KPIs").to_python()
+        book = CalamineWorkbook.from_path(str(path))
+        sheet = book.get_sheet_by_name(KPI_SHEET.sheet).to_python()
     except Exception:  # no KPIs sheet, or an unreadable file: no actuals to record
         return {}
     out: dict[str, dict[str, float]] = {}
     label = None
+    name, kind, first = (
+        KPI_SHEET.label_column - 1,
+        KPI_SHEET.kind_column - 1,
+        KPI_SHEET.first_year_column - 1,
+    )
     for row in sheet:
-        if len(row) > 1 and row[1] == "Target":  # "Revenue (EUR)": the KPI, then its unit
-            label = re.sub(r"\s*\([^)]*\)$", "", str(row[0]))
-        if len(row) > 1 and row[1] == "Actual" and label in KPIS:
+        if len(row) > kind and row[kind] == KPI_SHEET.target:  # "Revenue (EUR)": KPI, unit
+            label = re.sub(r"\s*\([^)]*\)$", "", str(row[name]))
+        if len(row) > kind and row[kind] == KPI_SHEET.actual and label in KPIS:
             values = {
                 str(start_year + j): float(v)
-                for j, v in enumerate(row[2:])
+                for j, v in enumerate(row[first:])
                 if isinstance(v, int | float) and not isinstance(v, bool)
             }
             if values:

@@ -21,6 +21,7 @@ from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.formula.translate import Translator
 
 from .business_case import TEMPLATE_VERSION, build_workbook, write_business_case
+from .layout import CALCULATIONS, KPIS
 from .reader import (
     CalamineSource,
     InputError,
@@ -168,7 +169,6 @@ def check_workbook(path: str | Path) -> list[Problem]:
 
 
 TIMELINE_SHEETS = ("Calculations", "ScenarioCalcs")
-FIRST_TIMELINE_COLUMN = 5  # E, in every template version so far
 
 
 def _consistency_problems(wb) -> list[Problem]:
@@ -179,7 +179,8 @@ def _consistency_problems(wb) -> list[Problem]:
             problems.append(Problem(sheet, "-", "missing sheet", "the sheet has been deleted"))
             continue
         ws = wb[sheet]
-        for row in ws.iter_rows(min_col=FIRST_TIMELINE_COLUMN):
+        # The timeline has started in the same column in every template version so far.
+        for row in ws.iter_rows(min_col=CALCULATIONS.first_period_column):
             first = row[0]
             if not (isinstance(first.value, str) and first.value.startswith("=")):
                 continue
@@ -250,13 +251,14 @@ def upgrade_workbook(old: str | Path, new: str | Path, overwrite: bool = False) 
 
 def _kpi_actuals(wb) -> dict[str, object]:
     """The KPI actuals a user typed (rows labelled Actual), by cell."""
-    if "KPIs" not in wb.sheetnames:
+    if KPIS.sheet not in wb.sheetnames:
         return {}
-    ws = wb["KPIs"]
+    ws = wb[KPIS.sheet]
     out = {}
-    for row in ws.iter_rows(min_row=5):
-        if row[1].value == "Actual":
-            for cell in row[2:]:
+    kind, first = KPIS.kind_column - 1, KPIS.first_year_column - 1  # 0-based
+    for row in ws.iter_rows(min_row=KPIS.first_row):
+        if len(row) > first and row[kind].value == KPIS.actual:
+            for cell in row[first:]:
                 if cell.value not in (None, ""):
                     out[cell.coordinate] = cell.value
     return out

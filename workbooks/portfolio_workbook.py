@@ -44,7 +44,7 @@ from .business_case import (
     header_footer,
     write_text,
 )
-from .buttons import PORTFOLIO_BUTTONS, add_buttons, buttons_of
+from .buttons import add_buttons, buttons_of
 from .files import save_atomically
 
 MEASURE_LABELS = {
@@ -118,7 +118,7 @@ def write_portfolio(report: PortfolioReport, path: str | Path, overwrite: bool =
         build_portfolio(report),
         path,
         overwrite,
-        finish=lambda saved: add_buttons(saved, buttons_of(PORTFOLIO_BUTTONS)),
+        finish=lambda saved: add_buttons(saved, buttons_of("portfolio")),
     )
 
 

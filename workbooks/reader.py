@@ -31,6 +31,7 @@ from udfs.expr import column_index, column_letter
 from udfs.model import Input, Model, build_model
 from udfs.spec import SpecError, parse_spec
 
+from .layout import META, position
 from .version import TEMPLATE_VERSION
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -304,7 +305,7 @@ class CalamineSource(CellSource):
             )
         if "In_Scenario" not in self.names:
             raise WorkbookError(f"{path}: not a bizcase workbook (no In_Scenario name)")
-        if "_bizcase" not in self.book.sheet_names:
+        if META.sheet not in self.book.sheet_names:
             raise WorkbookError(
                 f"{path}: the hidden _bizcase sheet (the record of the spec the workbook was "
                 "made from) has been deleted; restore the file from a copy"
@@ -326,9 +327,11 @@ class CalamineSource(CellSource):
         return self._grids[sheet]
 
     def recorded(self) -> tuple[str, str]:
-        meta = self._grid("_bizcase")
-        version = str(_at(meta, 0, 1))
-        chunks = meta[3][1:] if len(meta) > 3 else []
+        meta = self._grid(META.sheet)
+        row, column = position(META.template_version)
+        version = str(_at(meta, row - 1, column - 1))
+        row, column = position(META.spec)
+        chunks = meta[row - 1][column - 1 :] if len(meta) >= row else []
         return version, "".join(str(v) for v in chunks if v not in ("", None))
 
     def cells(self, name: str) -> list[Cell] | None:
@@ -355,8 +358,10 @@ class OpenpyxlSource(CellSource):
         self.wb = wb
 
     def recorded(self) -> tuple[str, str]:
-        meta = self.wb["_bizcase"]
-        return str(meta["B1"].value), "".join(str(c.value or "") for c in meta[4][1:])
+        meta = self.wb[META.sheet]
+        row, column = position(META.spec)
+        chunks = meta[row][column - 1 :]
+        return str(meta[META.template_version].value), "".join(str(c.value or "") for c in chunks)
 
     def cells(self, name: str) -> list[Cell] | None:
         if name not in self.wb.defined_names:
