@@ -24,6 +24,7 @@ import workbooks.business_case as business_case
 import workbooks.reader as reader
 from udfs.model import build_model
 from udfs.sensitivity import tornado, tornado_drivers
+from udfs.spec import SCENARIOS
 from workbooks.business_case import write_business_case
 from workbooks.buttons import buttons_of
 from workbooks.examples import example_spec
@@ -36,6 +37,7 @@ from workbooks.layout import (
     INTEGRITY,
     KPIS,
     META,
+    SCENARIO_SHEET,
     SENSITIVITY,
     VALUATION,
     cell,
@@ -172,6 +174,24 @@ def test_calculations_valuation_and_inputs_frames_follow_their_layouts(wb):
         assert row > INPUTS.header_row
         assert inputs[f"{INPUTS.label}{row}"].value == item.label
         assert inputs[f"{INPUTS.unit}{row}"].value == item.unit
+
+
+def test_scenarios_header_and_both_charts_categories_follow_the_layout(wb):
+    ws = wb[SCENARIO_SHEET.sheet]
+    first, row = SCENARIO_SHEET.first_scenario_column, SCENARIO_SHEET.header_row
+    header = [ws.cell(row=row, column=c).value for c in range(1, first + len(SCENARIOS) + 1)]
+    assert header == ["Output", *SCENARIOS, "Unit"]
+    assert ws.cell(row=SCENARIO_SHEET.first_row, column=1).value == "Net present value"
+    # The NPV-by-scenario charts (here and on the Cover) name the scenarios from that row.
+    names = f"{SCENARIO_SHEET.sheet}!{cell(row, first)}:{cell(row, first + len(SCENARIOS) - 1)}"
+    categories = [
+        c.series[0].cat.numRef.f.replace("$", "").replace("'", "")
+        for c in (*ws._charts, *wb[COVER.sheet]._charts)
+        if c.series
+        and c.series[0].cat is not None
+        and SCENARIO_SHEET.sheet in c.series[0].cat.numRef.f
+    ]
+    assert categories == [names, names]
 
 
 def test_kpis_rows_follow_the_kpi_layout_and_both_readers_find_typed_actuals(case_file, tmp_path):

@@ -35,7 +35,17 @@ from udfs.spec import SCENARIOS, Spec
 
 from .buttons import add_buttons, buttons_of
 from .files import save_atomically
-from .layout import CALCULATIONS, COVER, INPUTS, KPIS, META, SENSITIVITY, VALUATION, position
+from .layout import (
+    CALCULATIONS,
+    COVER,
+    INPUTS,
+    KPIS,
+    META,
+    SCENARIO_SHEET,
+    SENSITIVITY,
+    VALUATION,
+    position,
+)
 from .layout import cell as at
 from .version import TEMPLATE_VERSION
 
@@ -200,7 +210,7 @@ class BusinessCaseWriter:
         self.inputs_ws = wb.create_sheet(INPUTS.sheet)
         self.calc_ws = wb.create_sheet(CALCULATIONS.sheet)
         self.valuation_ws = wb.create_sheet(VALUATION.sheet)
-        self.scenarios_ws = wb.create_sheet("Scenarios")
+        self.scenarios_ws = wb.create_sheet(SCENARIO_SHEET.sheet)
         self.sensitivity_ws = wb.create_sheet(SENSITIVITY.sheet)
         self.kpi_ws = wb.create_sheet(KPIS.sheet)
         self.checks_ws = wb.create_sheet("Checks")
@@ -614,20 +624,25 @@ class BusinessCaseWriter:
         calc.column_dimensions["A"].width = 46
         calc.sheet_state = "hidden"
 
-        ws = self.scenarios_ws
-        ws["A1"].value = "Scenarios: Low, Base and High side by side (live)"
-        ws["A1"].font = TITLE_FONT
+        ws, lay = self.scenarios_ws, SCENARIO_SHEET
+        ws[lay.title].value = "Scenarios: Low, Base and High side by side (live)"
+        ws[lay.title].font = TITLE_FONT
         ws.column_dimensions["A"].width = 62
+        first, unit = lay.first_scenario_column, lay.first_scenario_column + len(SCENARIOS)
         for i in range(len(SCENARIOS)):
-            ws.column_dimensions[X.column_letter(2 + i)].width = 16
-        row = 3
+            ws.column_dimensions[X.column_letter(first + i)].width = 16
+        row = lay.header_row
         ws[f"A{row}"].value = "Output"
         for i, name in enumerate(SCENARIOS):
-            write_text(ws.cell(row=row, column=2 + i), name)
-        ws.cell(row=row, column=5, value="Unit")
-        ws.column_dimensions["E"].width = 9
-        for c in ws[row][:5]:
+            write_text(ws.cell(row=row, column=first + i), name)
+        ws.cell(row=row, column=unit, value="Unit")
+        ws.column_dimensions[X.column_letter(unit)].width = 9
+        for c in ws[row][:unit]:
             c.font, c.fill = HEADER_FONT, HEADER_FILL
+        # The scenario names: the categories of this sheet's chart and the Cover's.
+        self.scenario_names_ref = Reference(
+            ws, min_col=first, max_col=unit - 1, min_row=row, max_row=row
+        )
         row += 1
         self.scenario_npv_row = None
         for out in self.model.outputs:
@@ -638,12 +653,12 @@ class BusinessCaseWriter:
                 cell = self.scenario_blocks[name].cells[f"{out.name}_out"]
                 missing = MISSING.get(out.name, "n/a")
                 c = ws.cell(
-                    row=row, column=2 + i, value=f'=IFERROR(ScenarioCalcs!{cell},"{missing}")'
+                    row=row, column=first + i, value=f'=IFERROR(ScenarioCalcs!{cell},"{missing}")'
                 )
                 c.number_format = self.fmt(out.unit)
                 c.alignment = Alignment(horizontal="right")
-            write_text(ws.cell(row=row, column=5), self.unit_label(out.unit))
-            ws.cell(row=row, column=5).alignment = Alignment(indent=1)
+            write_text(ws.cell(row=row, column=unit), self.unit_label(out.unit))
+            ws.cell(row=row, column=unit).alignment = Alignment(indent=1)
             if out.name == "NPV":
                 self.scenario_npv_row = row
             row += 1
@@ -661,16 +676,15 @@ class BusinessCaseWriter:
         chart.title = "NPV by scenario"
         chart.y_axis.title = self.money
         chart.y_axis.numFmt = self.money_format
-        data = Reference(
-            ws, min_col=2, max_col=4, min_row=self.scenario_npv_row, max_row=self.scenario_npv_row
-        )
+        npv = self.scenario_npv_row
+        data = Reference(ws, min_col=first, max_col=unit - 1, min_row=npv, max_row=npv)
         chart.add_data(data, from_rows=True, titles_from_data=False)
-        chart.set_categories(Reference(ws, min_col=2, max_col=4, min_row=3, max_row=3))
+        chart.set_categories(self.scenario_names_ref)
         chart.legend = None
         chart.x_axis.tickLblPos = "low"
         chart.height, chart.width = 7, 12
         self.scenario_chart_ref = data
-        ws.add_chart(chart, "G3")
+        ws.add_chart(chart, lay.chart)
         ws.print_area = f"A1:M{row}"
         self.landscape(ws)
 
@@ -1078,7 +1092,7 @@ class BusinessCaseWriter:
         scen = BarChart()
         scen.title = "NPV by scenario"
         scen.add_data(self.scenario_chart_ref, from_rows=True, titles_from_data=False)
-        scen.set_categories(Reference(self.scenarios_ws, min_col=2, max_col=4, min_row=3))
+        scen.set_categories(self.scenario_names_ref)
         scen.legend = None
         scen.x_axis.tickLblPos = "low"
         scen.y_axis.numFmt = self.money_format

@@ -153,6 +153,21 @@ class ValuationLayout:
 
 
 @dataclass(frozen=True)
+class ScenariosLayout:
+    """The Scenarios sheet: an output per row, a scenario per column (live)."""
+
+    sheet: str = "Scenarios"
+    title: str = "A1"
+    header_row: int = 3  # Output, the scenario names, Unit; the charts' categories
+    first_scenario_column: int = 2  # B: Low, then Base, High
+    chart: str = "G3"
+
+    @property
+    def first_row(self) -> int:
+        return self.header_row + 1
+
+
+@dataclass(frozen=True)
 class SensitivityLayout:
     """The Sensitivity sheet: a tornado snapshot the Sensitivity button recomputes."""
 
@@ -260,6 +275,7 @@ COVER = CoverLayout()
 INPUTS = InputsLayout()
 CALCULATIONS = CalculationsLayout()
 VALUATION = ValuationLayout()
+SCENARIO_SHEET = ScenariosLayout()
 SENSITIVITY = SensitivityLayout()
 KPIS = KPILayout()
 INTEGRITY = IntegrityLayout()
