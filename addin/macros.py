@@ -7,8 +7,8 @@ script of this module on the workbook it sits in.
 In xlwings Lite and xlwings Server each script takes the workbook as its
 ``book`` argument and is bound to its button with ``button="[name]Sheet!Cell"``
 (the generated workbooks carry shapes of those names linking to those cells),
-through ``xw.script``: :func:`_bound` takes the binding from the registry by the
-script's name.
+through ``xw.script``: :func:`button_script` takes the binding from the
+registry by the script's name.
 
 Classic xlwings on Windows has one route: ``addin/bizcase.bas`` (generated
 from the registry by ``python -m addin.bas``), imported into the workbook saved
@@ -60,7 +60,7 @@ def _script(**options):
     return xw.script(**options)
 
 
-def _bound(function):
+def button_script(function):
     """``function`` as the script of the registry's button that names it."""
     found = [b for b in registry.BUTTONS if b.script == function.__name__]
     if len(found) != 1:
@@ -155,7 +155,7 @@ def _number(x):
 # --- the scripts -----------------------------------------------------------------
 
 
-@_bound
+@button_script
 def run_monte_carlo(book: xw.Book):
     """Monte Carlo of the case's NPV from its current inputs; writes the Risk sheet.
 
@@ -169,7 +169,7 @@ def run_monte_carlo(book: xw.Book):
     return book
 
 
-@_bound
+@button_script
 def run_sensitivity(book: xw.Book):
     """Recompute the tornado from the current inputs into the Sensitivity sheet's table."""
     model, values = _case(book)
@@ -194,7 +194,7 @@ def run_sensitivity(book: xw.Book):
     return book
 
 
-@_bound
+@button_script
 def check_integrity(book: xw.Book):
     """Compare every Out_ result in the workbook with the engine's; list differences."""
     model, values = _case(book)
@@ -231,7 +231,7 @@ def _agrees(got, expected: float) -> bool:
     return abs(got - expected) <= 1e-9 * max(1.0, abs(expected))
 
 
-@_bound
+@button_script
 def rebuild_case(book: xw.Book):
     """Lite/Server cannot write files: say how to rebuild, on the Cover."""
     book.sheets[COVER.sheet][COVER.message].value = (
@@ -241,7 +241,7 @@ def rebuild_case(book: xw.Book):
     return book
 
 
-@_bound
+@button_script
 def refresh_portfolio(book: xw.Book):
     """Re-rank the cases and re-solve the funded set from the Cases table, as the rollup did.
 

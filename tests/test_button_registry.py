@@ -85,7 +85,7 @@ def test_a_new_button_gets_its_row_in_the_readme_table(with_fake):
 
 def test_a_new_button_gets_its_binding_and_its_classic_entry_point(with_fake, monkeypatch):
     module = types.ModuleType("fake_main")
-    module.run_fake = macros._bound(macros.run_fake)
+    module.run_fake = macros.button_script(macros.run_fake)
     (meta,) = xlwings.server.custom_scripts_meta(module)
     assert meta["button"] == "[btnFake]Cover!M19"
 
@@ -100,7 +100,7 @@ def test_a_script_no_button_names_is_refused():
         return book
 
     with pytest.raises(LookupError, match="0 buttons name the script 'run_nothing'"):
-        macros._bound(run_nothing)
+        macros.button_script(run_nothing)
 
 
 def test_an_unknown_classic_entry_point_is_an_attribute_error():
