@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -300,3 +302,27 @@ def test_check_button_writes_the_integrity_layout(payload):
     assert block[INTEGRITY.header_row - 1] == list(INTEGRITY.headers)
     results = block[INTEGRITY.header_row : -2]
     assert results and all(r[0].startswith("Out_") for r in results)
+
+
+def test_no_module_that_reads_or_rewrites_a_shared_cell_spells_its_address():
+    """A shared cell written out literally in a reader or a macro would not move with
+    its layout; these are the cells the writer and another module both use. (The
+    writer is not searched: it writes the same addresses on other sheets.)"""
+    shared = {
+        COVER.message,
+        SENSITIVITY.note,
+        SENSITIVITY.base_npv,
+        SENSITIVITY.table,
+        META.template_version,
+        META.spec,
+    }
+    root = Path(macros.__file__).resolve().parent.parent
+    for module in (
+        "addin/macros.py",
+        "workbooks/reader.py",
+        "workbooks/integrity.py",
+        "workbooks/history.py",
+    ):
+        text = (root / module).read_text(encoding="utf-8")
+        spelled = {ref for ref in shared if re.search(rf"[\"'\[]{ref}[\"'\]]", text)}
+        assert not spelled, f"{module} spells {sorted(spelled)}"

@@ -1108,10 +1108,10 @@ class BusinessCaseWriter:
             ("generated_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
         ):
             row, column = position(getattr(META, key))
-            ws.cell(row=row, column=column - 1, value=key)  # its label on the left
+            ws[f"{META.labels}{row}"].value = key
             ws.cell(row=row, column=column, value=value)
         row, column = position(META.spec)
-        ws.cell(row=row, column=column - 1, value=f"spec_json (concatenate {META.spec} onwards)")
+        ws[f"{META.labels}{row}"].value = f"spec_json (concatenate {META.spec} onwards)"
         text = json.dumps(self.spec.model_dump(mode="json"), separators=(",", ":"))
         for i in range(0, max(len(text), 1), SPEC_CHUNK):
             write_text(ws.cell(row=row, column=column + i // SPEC_CHUNK), text[i : i + SPEC_CHUNK])

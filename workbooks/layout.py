@@ -49,6 +49,7 @@ class MetaLayout:
     """The hidden ``_bizcase`` sheet: the record a reader trusts."""
 
     sheet: str = "_bizcase"
+    labels: str = "A"  # what each value of the record is, beside it
     template_version: str = "B1"
     bizcase_version: str = "B2"
     generated_at: str = "B3"
