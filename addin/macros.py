@@ -34,19 +34,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import replace
 
-import numpy as np
 import xlwings as xw
 
-from udfs.errors import InputError
 from udfs.expr import column_letter
 from udfs.model import Model, evaluate
-from udfs.portfolio import Case, Settings, plan
+from udfs.portfolio import plan
 from udfs.risk import simulate
 from udfs.sensitivity import tornado
 from workbooks.buttons import CASE_BUTTONS, PORTFOLIO_BUTTONS
-from workbooks.portfolio_layout import CASES, FLOWS, MEASURE_LABELS
+from workbooks.portfolio_layout import CASES, FLOWS, planned_cases
 from workbooks.reader import CellSource, WorkbookError, read_case
 from workbooks.risk_sheet import risk_layout
 
@@ -252,138 +249,25 @@ def rebuild_case(book: xw.Book):
 def refresh_portfolio(book: xw.Book):
     """Re-rank the cases and re-solve the funded set from the Cases table, as the rollup did.
 
-    The same plan (:func:`udfs.portfolio.plan`) from what the workbook holds now:
-    the case rows (values edited by hand included), their flows by year on
-    Flows, the budget (total ``In_Budget`` or ``In_BudgetByYear``), what
-    selection maximises and the ranking key (``In_SelectBy``, ``In_RankBy``),
-    and the constraints in the table (Mandatory, Group, Depends on). Columns are
-    found by their headers (:mod:`workbooks.portfolio_layout`). Amounts must all
-    be in the portfolio's currency (``Port_Currency``): a row in another
-    currency without a positive FX rate stops the refresh, naming the case.
+    The same plan (:func:`udfs.portfolio.plan`) from what the workbook holds now
+    (:func:`workbooks.portfolio_layout.planned_cases`): the case rows (values
+    edited by hand included), their flows on Flows, the budget, what selection
+    maximises, the ranking key and the constraints in the table. Columns are
+    found by their headers, and Rank and Selected written where they stand.
     """
-    cases, settings, positions = _portfolio(book)
-    result = plan(cases, settings)
+    tables = [book.sheets[t.sheet]["A1"].expand().value for t in (CASES, FLOWS)]
+    names = [n.name for n in book.names]
+
+    def value(name: str):
+        return book.names[name].refers_to_range.value if name in names else None
+
+    result = plan(*planned_cases(*tables, value))
     sheet = book.sheets[CASES.sheet]
+    positions = CASES.find(tables[0][0])
     for header, values in (("Rank", result.ranks), ("Selected", result.selected)):
         cell = sheet.range((CASES.first_row, positions[header] + 1))
         cell.value = [[int(x)] for x in values]
     return book
-
-
-def _value(book, name: str):
-    names = [n.name for n in book.names]
-    return book.names[name].refers_to_range.value if name in names else None
-
-
-def _portfolio(book) -> tuple[list[Case], Settings, dict[str, int]]:
-    """The cases as the portfolio workbook holds them now, the plan's settings, and the
-    Cases table's column positions (0-based)."""
-    table = book.sheets[CASES.sheet]["A1"].expand().value
-    header, rows = table[0], table[1:]
-    col = CASES.find(header)
-
-    def column(name, default=0.0):
-        if name not in col:  # a column older workbooks lack
-            return [default] * len(rows)
-        return [default if r[col[name]] in (None, "") else r[col[name]] for r in rows]
-
-    def number(name, default=math.nan):
-        return [float(x) if _is_number(x) else default for x in column(name, default)]
-
-    ids = [str(x) for x in column("ID", "")]
-    # ISO 4217's "no currency": workbooks from before one-currency portfolios name none
-    currency = str(_value(book, "Port_Currency") or "XXX").strip().upper()
-    if "Currency" in col:
-        _check_converted(currency, ids, column("Currency", ""), column("FX rate", None))
-    years, flows = _flows(book, ids)
-    texts = {h: [str(x) for x in column(h, "")] for h in ("Name", "Product line", "Stage")}
-    cells = {h: number(h) for h in ("IRR", "PI", "Payback", "Discount rate")}
-    money = {h: number(h, 0.0) for h in ("NPV", "eNPV", "Score")}
-    probability = number("Probability", 1.0)
-    mandatory, group, depends = (
-        column("Mandatory", 0),
-        column("Group", ""),
-        column("Depends on", ""),
-    )
-    cases = [
-        Case(
-            id=case_id,
-            name=texts["Name"][i],
-            product_line=texts["Product line"][i],
-            stage=texts["Stage"][i],
-            years=years,
-            **{m: flows[m][i] for m in MEASURE_LABELS},
-            npv=money["NPV"][i],
-            enpv=money["eNPV"][i],
-            irr=cells["IRR"][i],
-            pi=cells["PI"][i],
-            payback=cells["Payback"][i],
-            discount_rate=cells["Discount rate"][i],
-            probability=probability[i],
-            score=money["Score"][i],
-            extra={
-                "mandatory": bool(mandatory[i]),
-                "exclusive_group": str(group[i]) if group[i] else None,
-                "depends_on": str(depends[i]) if depends[i] else None,
-            },
-            currency=currency,
-        )
-        for i, case_id in enumerate(ids)
-    ]
-    by_year = _value(book, "In_BudgetByYear")
-    by_year = by_year if isinstance(by_year, list) else [by_year]
-    total = _value(book, "In_Budget")
-    rate, guess = _value(book, "In_PortfolioRate"), _value(book, "In_IRRGuess")
-    settings = Settings(
-        budget_by_year=tuple(float(b) for b in by_year)
-        if by_year and all(_is_number(b) for b in by_year)
-        else None,
-        rank_by=str(_value(book, "In_RankBy") or "npv").strip().lower(),
-        value_key=str(_value(book, "In_SelectBy") or "npv").strip().lower(),
-        frontier_points=0,  # the Selection sheet's frontier is the rollup's snapshot
-        irr_guess=float(guess) if _is_number(guess) else Settings.irr_guess,
-        rate=float(rate) if _is_number(rate) else None,
-    )
-    if settings.budget_by_year is None and _is_number(total):
-        settings = replace(settings, budget=float(total))
-    return cases, settings, col
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _check_converted(own: str, ids: list[str], currencies: list, rates: list) -> None:
-    """Every row's amounts are in the portfolio's currency, or converted at a rate."""
-    unconverted = [
-        f"{case_id} ({currency})"
-        for case_id, currency, rate in zip(ids, currencies, rates, strict=True)
-        if str(currency).strip().upper() != own and not (_is_number(rate) and rate > 0)
-    ]
-    if unconverted:
-        raise InputError(
-            f"Cases, FX rate: no rate to {own} for {', '.join(unconverted)}; a portfolio "
-            f"adds one currency: give each such case its rate and its NPV, eNPV and capital "
-            f"in {own}, or roll the cases up again with --fx"
-        )
-
-
-def _flows(book, ids: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The calendar years and each case's flows by year (cases x years), from Flows."""
-    table = book.sheets[FLOWS.sheet]["A1"].expand().value
-    col = FLOWS.find(table[0])
-    years = FLOWS.years(table[0])
-    if not years:
-        raise InputError(f"{FLOWS.sheet}, row {FLOWS.header_row}: no year columns")
-    measures = {label: m for m, label in MEASURE_LABELS.items()}
-    out = {m: np.zeros((len(ids), len(years))) for m in MEASURE_LABELS}
-    index = {case_id: i for i, case_id in enumerate(ids)}
-    for row in table[1:]:
-        measure = measures.get(str(row[col["Measure"]]))
-        i = index.get(str(row[col["ID"]]))
-        if measure is not None and i is not None:
-            out[measure][i] = [float(row[p]) if _is_number(row[p]) else 0.0 for p, _ in years]
-    return np.array([y for _, y in years]), out
 
 
 # --- classic xlwings: what addin/bizcase.bas runs (RunPython) on the calling workbook

@@ -441,6 +441,35 @@ def test_refresh_portfolio_keeps_the_funded_set_of_a_per_year_budget(case_folder
     assert [cells[f"{selected_letter}{i}"] for i in range(2, len(rows) + 2)] == funded
 
 
+def test_refresh_portfolio_finds_its_columns_by_header_not_by_position(case_folder, tmp_path):
+    # The Cases and Flows columns in reverse order (years last to first, ID and Measure
+    # moved): the button must fund and rank as the rollup did, reading each column
+    # by its header, and write Rank and Selected where those headers now stand.
+    years = 10  # 2027-2036 for the four examples
+    target = _rollup(
+        case_folder, tmp_path / "by_year.xlsx", "--budget-by-year", ",".join(["1500000"] * years)
+    )
+    payload = book_json(target, "by_year.xlsx")
+    sheet, header, rows = _cases_table(payload)
+    funded = [r[header.index("Selected")] for r in rows]
+    ranks = [r[header.index("Rank")] for r in rows]
+    assert 0 < sum(funded) < len(rows)
+    for name in ("Cases", "Flows"):
+        values = payload["sheets"][_sheet_index(payload, name)]["values"]
+        width = max(i + 1 for row in values for i, v in enumerate(row) if v not in ("", None))
+        for row in values:
+            row[:width] = row[:width][::-1]
+    reversed_header = payload["sheets"][sheet]["values"][0]
+    assert reversed_header[0] != "ID"
+
+    actions = run_script(macros, "refresh_portfolio", payload)
+
+    cells = written(actions, sheet)
+    for column, want in (("Selected", funded), ("Rank", ranks)):
+        letter = get_column_letter(reversed_header.index(column) + 1)
+        assert [cells[f"{letter}{i}"] for i in range(2, len(rows) + 2)] == want, column
+
+
 # --- nothing Excel would refuse -----------------------------------------------------
 
 

@@ -5,6 +5,12 @@ has one currency, and cases in another are converted (:func:`to_currency`)
 at rates the user gives, never added as they are. Selection under capital
 limits is solved exactly as a 0/1 integer programme with scipy's MILP solver
 (HiGHS).
+
+:func:`plan` is the one entry point a rollup goes through (the CLI, the
+workbook writer and the workbook's refresh button): it returns a
+:class:`Plan` holding everything the portfolio decides. The headline totals
+are :data:`HEADLINES`, expressions (:mod:`udfs.expr`) that the plan evaluates
+with numpy and the workbook writer renders as the ``Port_`` formulas.
 """
 
 from __future__ import annotations
