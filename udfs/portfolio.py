@@ -622,6 +622,14 @@ class Headline:
     ``capital``, ``selected``, ``id``: one entry per case), the summed yearly
     free cash flow ``fcf``, and the settings ``Budget``, ``BudgetByYear``,
     ``IRRGuess`` and ``PortfolioRate``.
+
+    Examples
+    --------
+    >>> npv = HEADLINES[0]
+    >>> npv.name, npv.expr.excel(X.Context(ranges={"npv": "Cases[NPV]"}))
+    ('NPV', 'SUM(Cases[NPV])')
+    >>> float(npv.expr.evaluate(X.Context(values={"npv": np.array([[1.5, 2.0]])}))[0, 0])
+    3.5
     """
 
     name: str

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
+import numpy as np
+
 from udfs.errors import BizcaseError
 
 from .files import replace_atomically
@@ -46,12 +48,12 @@ class Portfolio:
 
     @property
     def npv(self) -> float:
-        # the order and arithmetic of udfs.portfolio.portfolio_metrics, so it equals rollup's
-        return float(sum(c["NPV"] for c in self.cases))
+        # numpy's sum, as the plan's headline (udfs.portfolio.HEADLINES), so it equals rollup's
+        return float(np.sum([c["NPV"] for c in self.cases]))
 
     @property
     def enpv(self) -> float:
-        return float(sum(c["eNPV"] for c in self.cases))
+        return float(np.sum([c["eNPV"] for c in self.cases]))
 
     @property
     def funded(self) -> list[dict]:
