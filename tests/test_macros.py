@@ -441,6 +441,36 @@ def test_refresh_portfolio_keeps_the_funded_set_of_a_per_year_budget(case_folder
     assert [cells[f"{selected_letter}{i}"] for i in range(2, len(rows) + 2)] == funded
 
 
+def test_refresh_portfolio_applies_the_groups_and_dependencies_typed_into_the_table(
+    portfolio_file,
+):
+    """The 4.5M budget fits each of the three small cases (EUR capital 1.92M, 2.35M,
+    0.6M) but not the 10.9M one. Put the three in one exclusive group: only one can be
+    funded, so the best is the one with the largest positive NPV. Then make that one
+    depend on the 10.9M case, which cannot be funded: the next best takes its place."""
+    payload = book_json(portfolio_file, "portfolio.xlsx")
+    sheet, header, rows = _cases_table(payload)
+    col = {h: header.index(h) for h in ("ID", "NPV", "Capital", "Group", "Depends on")}
+    budget = _get(payload, "In_Budget")
+    small = [r for r in rows if r[col["Capital"]] <= budget]
+    (big,) = [r for r in rows if r[col["Capital"]] > budget]
+    by_value = sorted(
+        (r for r in small if r[col["NPV"]] > 0), key=lambda r: r[col["NPV"]], reverse=True
+    )
+    assert len(small) == 3 and len(by_value) >= 2
+    for r in small:
+        r[col["Group"]] = "one of the three"
+    selected_letter = get_column_letter(CASE_COLUMNS.index("Selected") + 1)
+
+    def funded() -> set[str]:
+        cells = written(run_script(macros, "refresh_portfolio", payload), sheet)
+        return {r[col["ID"]] for i, r in enumerate(rows) if cells[f"{selected_letter}{i + 2}"]}
+
+    assert funded() == {by_value[0][col["ID"]]}
+    by_value[0][col["Depends on"]] = big[col["ID"]]
+    assert funded() == {by_value[1][col["ID"]]}
+
+
 def test_refresh_portfolio_finds_its_columns_by_header_not_by_position(case_folder, tmp_path):
     # The Cases and Flows columns in reverse order (years last to first, ID and Measure
     # moved): the button must fund and rank as the rollup did, reading each column
