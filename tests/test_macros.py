@@ -471,6 +471,39 @@ def test_refresh_portfolio_applies_the_groups_and_dependencies_typed_into_the_ta
     assert funded() == {by_value[1][col["ID"]]}
 
 
+def test_refresh_portfolio_of_a_template_1_0_portfolio_keeps_what_its_rollup_funded():
+    # A portfolio bizcase 0.1.0 wrote (tests/fixtures/template_1.0): refreshed unedited,
+    # the button must rank and fund exactly as that rollup did.
+    fixture = Path(__file__).parent / "fixtures" / "template_1.0" / "portfolio.xlsx"
+    payload = book_json(fixture, "portfolio.xlsx")
+    sheet, header, rows = _cases_table(payload)
+    funded = [r[header.index("Selected")] for r in rows]
+    ranks = [r[header.index("Rank")] for r in rows]
+
+    cells = written(run_script(macros, "refresh_portfolio", payload), sheet)
+
+    for column, want in (("Selected", funded), ("Rank", ranks)):
+        letter = get_column_letter(header.index(column) + 1)
+        assert [cells[f"{letter}{i}"] for i in range(2, len(rows) + 2)] == want, column
+
+
+def test_refresh_portfolio_of_a_template_1_0_portfolio_under_a_smaller_budget():
+    """The fixture's cases (EUR): hardware capital 11.8M NPV 2.60M, plain 1.92M / 17.88M,
+    simulated 2.55M / 12.07M. At a 14M budget all three (16.27M) do not fit; of the
+    pairs, hardware + simulated (14.35M) does not either, hardware + plain (13.72M)
+    is worth 20.48M and plain + simulated (4.47M) 29.95M: plain and simulated."""
+    fixture = Path(__file__).parent / "fixtures" / "template_1.0" / "portfolio.xlsx"
+    payload = book_json(fixture, "portfolio.xlsx")
+    sheet, header, rows = _cases_table(payload)
+    assert [r[0] for r in rows] == ["hardware", "plain", "simulated"]
+    _set(payload, "In_Budget", 14_000_000)
+
+    cells = written(run_script(macros, "refresh_portfolio", payload), sheet)
+
+    letter = get_column_letter(header.index("Selected") + 1)
+    assert [cells[f"{letter}{i}"] for i in (2, 3, 4)] == [0, 1, 1]
+
+
 def test_refresh_portfolio_finds_its_columns_by_header_not_by_position(case_folder, tmp_path):
     # The Cases and Flows columns in reverse order (years last to first, ID and Measure
     # moved): the button must fund and rank as the rollup did, reading each column
