@@ -163,15 +163,28 @@ class FlowsLayout:
         return f"{FLOWS.sheet}!${letter}${FLOWS.first_row}:${letter}${self.last_row}"
 
 
-#: The Summary sheet's cells: the currency, the settings a user may change, and the
-#: first headline row (:data:`udfs.portfolio.HEADLINES`, one row each, in order).
+#: The Summary sheet's cells, (row, column) 1-based: the currency, the settings a user
+#: may change; then the headlines (:data:`udfs.portfolio.HEADLINES`, a row each, in
+#: order) from HEADLINE_ROW.
 SUMMARY = {
-    "Port_Currency": "B3",
-    "In_IRRGuess": "B4",
-    "In_PortfolioRate": "B5",
-    "In_Budget": "B6",
+    "Port_Currency": (3, 2),
+    "In_IRRGuess": (4, 2),
+    "In_PortfolioRate": (5, 2),
+    "In_Budget": (6, 2),
 }
 HEADLINE_ROW = 8
+
+
+def summary_ref(name: str) -> str:
+    """The absolute reference of a Summary cell, for its defined name.
+
+    Examples
+    --------
+    >>> summary_ref("In_Budget")
+    'Summary!$B$6'
+    """
+    row, column = SUMMARY[name]
+    return f"Summary!${column_letter(column)}${row}"
 
 
 def planned_cases(

@@ -52,6 +52,7 @@ from .portfolio_layout import (
     MEASURE_LABELS,
     SUMMARY,
     FlowsLayout,
+    summary_ref,
 )
 
 CASE_COLUMNS = CASES.headers  # the Cases table, in order (tests and readers use it)
@@ -447,9 +448,9 @@ def build_portfolio(report: Plan) -> Workbook:
         f"not be read, {len(report.duplicates)} duplicate(s) counted once (see "
         f"Exceptions); generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     )
-    cells = {name: summary[ref] for name, ref in SUMMARY.items()}
-    for name, ref in SUMMARY.items():
-        define(name, f"Summary!${ref[0]}${ref[1:]}")
+    cells = {name: summary.cell(row=r, column=c) for name, (r, c) in SUMMARY.items()}
+    for name in SUMMARY:
+        define(name, summary_ref(name))
     labels = {
         "Port_Currency": "Currency of every amount (other currencies converted: Cases, FX rate)",
         "In_IRRGuess": "IRR guess (used where MIRR does not exist)",
