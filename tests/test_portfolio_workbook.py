@@ -26,7 +26,15 @@ from libreoffice import read_values, recalculate
 
 from udfs import finance
 from udfs.model import build_model, evaluate
-from udfs.portfolio import HEADLINES, RolledUp, Settings, case_from_evaluation, plan, totals_by_year
+from udfs.portfolio import (
+    HEADLINES,
+    Case,
+    RolledUp,
+    Settings,
+    case_from_evaluation,
+    plan,
+    totals_by_year,
+)
 from workbooks.examples import EXAMPLES, example_spec
 from workbooks.examples.generated import varied_specs
 from workbooks.portfolio_workbook import CASE_COLUMNS, write_portfolio
@@ -343,3 +351,30 @@ def test_selection_sheet_has_the_frontier_scatter(built):
         _close(ws.cell(r, 1).value, point.budget, f"frontier budget, row {r}")
         _close(ws.cell(r, 2).value, point.value, f"frontier value, row {r}")
     assert np.all(np.diff(frontier["value"]) >= 0)
+
+
+# --- the IRR of flows with two roots: chosen as Excel chooses it ------------------------
+
+
+def test_port_irr_of_two_root_flows_is_the_root_excel_reaches_from_the_mirr(tmp_path, soffice):
+    """Summed yearly FCF -100, 230, -132 has two IRRs: with x = 1/(1+r),
+    132x^2 - 230x + 100 = 0 gives x = (230 +- 10)/264, r = 10% or 20%. At a portfolio
+    rate of 30% the MIRR is (230 x 1.3 / (100 + 132/1.3^2))^(1/2) - 1 = 29.6%, and
+    Excel's IRR started there reaches 20%; the plan must report the same root as the
+    workbook, not the 10% an IRR started from its default guess finds."""
+    years = np.array([2027, 2028, 2029])
+
+    def case(case_id: str, fcf: list[float]) -> Case:
+        flows = np.array(fcf)
+        capital = np.where(flows < 0, -flows, 0.0)
+        return Case(case_id, case_id, "line", "growth", years, flows, flows, capital, flows,
+                    1.0, 1.0, math.nan, 1.0, 1.0, 0.3, currency="EUR")  # fmt: skip
+
+    cases = [case("a", [-60.0, 130.0, -70.0]), case("b", [-40.0, 100.0, -62.0])]
+    result = plan(cases, Settings(frontier_points=0))
+    assert result.rate == pytest.approx(0.3)
+    assert finance.irr(np.array([-100.0, 230.0, -132.0])) == pytest.approx(0.1)
+    assert result.headlines()["IRR"] == pytest.approx(0.2, rel=1e-9)
+    path = write_portfolio(result, tmp_path / "two_roots.xlsx")
+    (out,) = recalculate([path], tmp_path / "lo", soffice=soffice)
+    _close(_name(read_values(out), "Port_IRR"), result.headlines()["IRR"], "Port_IRR")
