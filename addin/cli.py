@@ -328,18 +328,13 @@ def rollup(
     Example (the cases `make demo` writes):
       bizcase rollup demo-output/cases -o p.xlsx --budget 20000000 --currency EUR --fx USD=0.92
     """
+    from dataclasses import replace
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from udfs.portfolio import parse_rates
-    from workbooks.rollup import (
-        Settings,
-        build_report,
-        check_output,
-        load_settings,
-        read_cases,
-        workbook_paths,
-    )
+    from udfs.portfolio import Settings, parse_rates, plan
+    from workbooks.rollup import check_output, load_settings, read_cases, workbook_paths
 
     if budget is not None and budget_by_year is not None:
         _fail("give --budget or --budget-by-year, not both", status=2)
@@ -408,20 +403,20 @@ def rollup(
             console=Console(stderr=True),
         ) as progress:
             task = progress.add_task("simulate", total=len(rolled.cases) if simulate else 0)
-            report = build_report(
-                rolled,
-                budget,
-                by_year,
-                rank_by,
-                value,
-                simulate=simulate,
+            asked = replace(
+                options,
+                currency=currency if currency is not None else options.currency,
+                rates=rates,
+                budget=budget,
+                budget_by_year=None if by_year is None else tuple(by_year),
+                rank_by=rank_by,
+                value_key=value,
+                trials=simulate,
                 seed=seed,
                 correlation=correlation,
                 target=target,
-                progress=lambda k: progress.advance(task, k),
-                currency=currency if currency is not None else options.currency,
-                rates=rates,
             )
+            report = plan(rolled, asked, progress=lambda k: progress.advance(task, k))
         from workbooks.portfolio_workbook import write_portfolio
 
         path = write_portfolio(report, output, overwrite=force)
@@ -434,27 +429,21 @@ def rollup(
         for _file, reason in rolled.exceptions:
             typer.echo(f"bizcase: skipped {reason}", err=True)
         _fail(str(e))
-    m = report.metrics
-    selected_npv = sum(
-        c.npv for c, s in zip(report.aligned.cases, report.selected, strict=True) if s
-    )
+    totals = report.headlines()
     if as_json:
         typer.echo(
             json.dumps(
                 {
-                    "cases": m.cases,
+                    "cases": len(report.cases),
                     "currency": report.currency,
-                    "fx": {c.currency: c.fx_rate for c in report.aligned.cases},
-                    "npv": m.npv,
-                    "enpv": m.enpv,
-                    "capital": m.capital,
-                    "irr": _json_number(m.irr),
-                    "selected_npv": selected_npv,
-                    "selected": [
-                        c.id
-                        for c, s in zip(report.aligned.cases, report.selected, strict=True)
-                        if s
-                    ],
+                    "fx": {c.currency: c.fx_rate for c in report.cases},
+                    "npv": totals["NPV"],
+                    "enpv": totals["eNPV"],
+                    "capital": totals["Capital"],
+                    "irr": _json_number(totals["IRR"]),
+                    "mirr": _json_number(totals["MIRR"]),
+                    "selected_npv": totals["SelectedNPV"],
+                    "selected": report.selected_ids(),
                     "exceptions": [{"file": str(f), "reason": r} for f, r in rolled.exceptions],
                     "duplicates": [
                         {"file": str(f), "same_as": str(k)} for f, k in rolled.duplicates
@@ -469,9 +458,10 @@ def rollup(
         )
     else:
         typer.echo(
-            f"wrote {path}: {m.cases} cases, in {report.currency}: NPV {_money(m.npv)}, eNPV "
-            f"{_money(m.enpv)}, capital {_money(m.capital)}; funded "
-            f"{int(report.selected.sum())} with NPV {_money(selected_npv)}"
+            f"wrote {path}: {len(report.cases)} cases, in {report.currency}: NPV "
+            f"{_money(totals['NPV'])}, eNPV {_money(totals['eNPV'])}, capital "
+            f"{_money(totals['Capital'])}; funded {int(report.selected.sum())} with NPV "
+            f"{_money(totals['SelectedNPV'])}"
         )
     for _file, reason in rolled.exceptions:
         typer.echo(f"bizcase: skipped {reason}", err=True)

@@ -29,17 +29,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import numpy as np
 import xlwings as xw
 
-from udfs.errors import InputError
 from udfs.expr import column_letter
 from udfs.model import Model, evaluate
-from udfs.portfolio import rank, select
+from udfs.portfolio import plan
 from udfs.risk import simulate
 from udfs.sensitivity import tornado
 from workbooks import buttons as registry
 from workbooks.layout import COVER, INTEGRITY, META, SENSITIVITY
+from workbooks.portfolio_layout import CASES, FLOWS, planned_cases
 from workbooks.reader import CellSource, WorkbookError, read_case
 from workbooks.risk_sheet import risk_layout
 
@@ -245,90 +244,25 @@ def rebuild_case(book: xw.Book):
 def refresh_portfolio(book: xw.Book):
     """Re-rank the cases and re-solve the funded set from the Cases table, as the rollup did.
 
-    Reads the case rows (values edited by hand included), the capital by year on
-    Flows, the budget (total ``In_Budget`` or ``In_BudgetByYear``), what selection
-    maximises and the ranking key (``In_SelectBy``, ``In_RankBy``), and the
-    constraints in the table (Mandatory, Group, Depends on). Amounts must all be
-    in the portfolio's currency (``Port_Currency``): a row in another currency
-    without a positive FX rate stops the refresh, naming the case.
+    The same plan (:func:`udfs.portfolio.plan`) from what the workbook holds now
+    (:func:`workbooks.portfolio_layout.planned_cases`): the case rows (values
+    edited by hand included), their flows on Flows, the budget, what selection
+    maximises, the ranking key and the constraints in the table. Columns are
+    found by their headers, and Rank and Selected written where they stand.
     """
-    import pandas as pd
+    tables = [book.sheets[t.sheet]["A1"].expand().value for t in (CASES, FLOWS)]
+    names = [n.name for n in book.names]
 
-    sheet = book.sheets["Cases"]
-    table = sheet["A1"].expand().value
-    header, rows = table[0], table[1:]
-    col = {h: i for i, h in enumerate(header)}
+    def value(name: str):
+        return book.names[name].refers_to_range.value if name in names else None
 
-    def column(name, default=0.0):
-        return [default if r[col[name]] in (None, "") else r[col[name]] for r in rows]
-
-    ids = [str(x) for x in column("ID", "")]
-    if "Currency" in col:  # workbooks from before one-currency portfolios have no column
-        rates = column("FX rate", None) if "FX rate" in col else [None] * len(rows)
-        _check_converted(book, ids, column("Currency", ""), rates)
-    frame = pd.DataFrame(
-        {
-            k: pd.to_numeric(column(c, np.nan))
-            for k, c in (
-                ("npv", "NPV"),
-                ("enpv", "eNPV"),
-                ("irr", "IRR"),
-                ("pi", "PI"),
-                ("score", "Score"),
-            )
-        }
-    )
-    value_key = str(book.names["In_SelectBy"].refers_to_range.value or "npv").lower()
-    rank_key = str(book.names["In_RankBy"].refers_to_range.value or "npv").lower()
-    by_year = _capital_by_year(book, ids)
-    budget = book.names["In_BudgetByYear"].refers_to_range.value
-    budget = budget if isinstance(budget, list) else [budget]
-    total = book.names["In_Budget"].refers_to_range.value
-    constraints = {
-        "mandatory": [bool(x) for x in column("Mandatory", 0)],
-        "groups": [str(x) if x else None for x in column("Group", "")],
-        "depends_on": [
-            ids.index(str(x)) if str(x) in ids else -1 for x in column("Depends on", "")
-        ],
-    }
-    values = frame[value_key].fillna(0.0).to_numpy()
-    if all(isinstance(b, (int, float)) for b in budget) and budget:
-        chosen = select(values, by_year, np.array(budget, dtype=float), **constraints)
-    elif isinstance(total, (int, float)):
-        chosen = select(values, by_year.sum(axis=1), float(total), **constraints)
-    else:
-        chosen = np.ones(len(rows), dtype=bool)
-    ranks = rank(frame, rank_key)
-    sheet.range((2, col["Rank"] + 1)).value = [[int(r)] for r in ranks]
-    sheet.range((2, col["Selected"] + 1)).value = [[int(x)] for x in chosen]
+    result = plan(*planned_cases(*tables, value))
+    sheet = book.sheets[CASES.sheet]
+    positions = CASES.find(tables[0][0])
+    for header, values in (("Rank", result.ranks), ("Selected", result.selected)):
+        cell = sheet.range((CASES.first_row, positions[header] + 1))
+        cell.value = [[int(x)] for x in values]
     return book
-
-
-def _check_converted(book, ids: list[str], currencies: list, rates: list) -> None:
-    """Every row's amounts are in the portfolio's currency, or converted at a rate."""
-    own = str(book.names["Port_Currency"].refers_to_range.value or "").strip().upper()
-    unconverted = [
-        f"{case_id} ({currency})"
-        for case_id, currency, rate in zip(ids, currencies, rates, strict=True)
-        if str(currency).strip().upper() != own
-        and not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0)
-    ]
-    if unconverted:
-        raise InputError(
-            f"Cases, FX rate: no rate to {own} for {', '.join(unconverted)}; a portfolio "
-            f"adds one currency: give each such case its rate and its NPV, eNPV and capital "
-            f"in {own}, or roll the cases up again with --fx"
-        )
-
-
-def _capital_by_year(book, ids: list[str]) -> np.ndarray:
-    """Each case's capital by calendar year, from the Flows sheet."""
-    flows = book.sheets["Flows"]["A1"].expand().value
-    out = np.zeros((len(ids), len(flows[0]) - 4))
-    for row in flows[1:]:
-        if row[2] == "Capital" and str(row[0]) in ids:
-            out[ids.index(str(row[0]))] = [float(v or 0.0) for v in row[4:]]
-    return out
 
 
 # --- classic xlwings: what the entry points run that the scripts cannot ----------

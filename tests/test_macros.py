@@ -441,6 +441,98 @@ def test_refresh_portfolio_keeps_the_funded_set_of_a_per_year_budget(case_folder
     assert [cells[f"{selected_letter}{i}"] for i in range(2, len(rows) + 2)] == funded
 
 
+def test_refresh_portfolio_applies_the_groups_and_dependencies_typed_into_the_table(
+    portfolio_file,
+):
+    """The 4.5M budget fits each of the three small cases (EUR capital 1.92M, 2.35M,
+    0.6M) but not the 10.9M one. Put the three in one exclusive group: only one can be
+    funded, so the best is the one with the largest positive NPV. Then make that one
+    depend on the 10.9M case, which cannot be funded: the next best takes its place."""
+    payload = book_json(portfolio_file, "portfolio.xlsx")
+    sheet, header, rows = _cases_table(payload)
+    col = {h: header.index(h) for h in ("ID", "NPV", "Capital", "Group", "Depends on")}
+    budget = _get(payload, "In_Budget")
+    small = [r for r in rows if r[col["Capital"]] <= budget]
+    (big,) = [r for r in rows if r[col["Capital"]] > budget]
+    by_value = sorted(
+        (r for r in small if r[col["NPV"]] > 0), key=lambda r: r[col["NPV"]], reverse=True
+    )
+    assert len(small) == 3 and len(by_value) >= 2
+    for r in small:
+        r[col["Group"]] = "one of the three"
+    selected_letter = get_column_letter(CASE_COLUMNS.index("Selected") + 1)
+
+    def funded() -> set[str]:
+        cells = written(run_script(macros, "refresh_portfolio", payload), sheet)
+        return {r[col["ID"]] for i, r in enumerate(rows) if cells[f"{selected_letter}{i + 2}"]}
+
+    assert funded() == {by_value[0][col["ID"]]}
+    by_value[0][col["Depends on"]] = big[col["ID"]]
+    assert funded() == {by_value[1][col["ID"]]}
+
+
+def test_refresh_portfolio_of_a_template_1_0_portfolio_keeps_what_its_rollup_funded():
+    # A portfolio bizcase 0.1.0 wrote (tests/fixtures/template_1.0): refreshed unedited,
+    # the button must rank and fund exactly as that rollup did.
+    fixture = Path(__file__).parent / "fixtures" / "template_1.0" / "portfolio.xlsx"
+    payload = book_json(fixture, "portfolio.xlsx")
+    sheet, header, rows = _cases_table(payload)
+    funded = [r[header.index("Selected")] for r in rows]
+    ranks = [r[header.index("Rank")] for r in rows]
+
+    cells = written(run_script(macros, "refresh_portfolio", payload), sheet)
+
+    for column, want in (("Selected", funded), ("Rank", ranks)):
+        letter = get_column_letter(header.index(column) + 1)
+        assert [cells[f"{letter}{i}"] for i in range(2, len(rows) + 2)] == want, column
+
+
+def test_refresh_portfolio_of_a_template_1_0_portfolio_under_a_smaller_budget():
+    """The fixture's cases (EUR): hardware capital 11.8M NPV 2.60M, plain 1.92M / 17.88M,
+    simulated 2.55M / 12.07M. At a 14M budget all three (16.27M) do not fit; of the
+    pairs, hardware + simulated (14.35M) does not either, hardware + plain (13.72M)
+    is worth 20.48M and plain + simulated (4.47M) 29.95M: plain and simulated."""
+    fixture = Path(__file__).parent / "fixtures" / "template_1.0" / "portfolio.xlsx"
+    payload = book_json(fixture, "portfolio.xlsx")
+    sheet, header, rows = _cases_table(payload)
+    assert [r[0] for r in rows] == ["hardware", "plain", "simulated"]
+    _set(payload, "In_Budget", 14_000_000)
+
+    cells = written(run_script(macros, "refresh_portfolio", payload), sheet)
+
+    letter = get_column_letter(header.index("Selected") + 1)
+    assert [cells[f"{letter}{i}"] for i in (2, 3, 4)] == [0, 1, 1]
+
+
+def test_refresh_portfolio_finds_its_columns_by_header_not_by_position(case_folder, tmp_path):
+    # The Cases and Flows columns in reverse order (years last to first, ID and Measure
+    # moved): the button must fund and rank as the rollup did, reading each column
+    # by its header, and write Rank and Selected where those headers now stand.
+    years = 10  # 2027-2036 for the four examples
+    target = _rollup(
+        case_folder, tmp_path / "by_year.xlsx", "--budget-by-year", ",".join(["1500000"] * years)
+    )
+    payload = book_json(target, "by_year.xlsx")
+    sheet, header, rows = _cases_table(payload)
+    funded = [r[header.index("Selected")] for r in rows]
+    ranks = [r[header.index("Rank")] for r in rows]
+    assert 0 < sum(funded) < len(rows)
+    for name in ("Cases", "Flows"):
+        values = payload["sheets"][_sheet_index(payload, name)]["values"]
+        width = max(i + 1 for row in values for i, v in enumerate(row) if v not in ("", None))
+        for row in values:
+            row[:width] = row[:width][::-1]
+    reversed_header = payload["sheets"][sheet]["values"][0]
+    assert reversed_header[0] != "ID"
+
+    actions = run_script(macros, "refresh_portfolio", payload)
+
+    cells = written(actions, sheet)
+    for column, want in (("Selected", funded), ("Rank", ranks)):
+        letter = get_column_letter(reversed_header.index(column) + 1)
+        assert [cells[f"{letter}{i}"] for i in range(2, len(rows) + 2)] == want, column
+
+
 # --- nothing Excel would refuse -----------------------------------------------------
 
 

@@ -31,11 +31,12 @@ import addin.macros as macros
 from addin.cli import app
 from udfs.errors import InputError
 from udfs.model import evaluate
-from udfs.portfolio import parse_rates, select
+from udfs.portfolio import Settings, parse_rates, plan, select
 from workbooks.business_case import write_business_case
 from workbooks.examples import EXAMPLES, example_spec
 from workbooks.portfolio_workbook import CASE_COLUMNS
 from workbooks.reader import read_business_case
+from workbooks.rollup import read_cases
 
 RTOL = 1e-9
 USD = 0.92  # EUR per USD
@@ -156,6 +157,21 @@ def test_port_npv_after_libreoffice_is_the_sum_of_converted_case_npvs(converted,
     # not the unconverted sum: the USD cases matter
     unconverted = math.fsum(c["npv"] for c in own.values())
     assert abs(_name(wb, "Port_NPV") - unconverted) > 1e-3 * abs(unconverted)
+
+
+def test_every_port_name_is_the_plans_value_and_blank_where_the_plan_has_none(converted, cases):
+    # The plan of the same folder and settings, evaluated by the engine, against what
+    # LibreOffice computes from the rendered formulas. No budget was given: Headroom
+    # does not exist (nan in the plan, an empty cell in the workbook).
+    _, wb = converted
+    settings = Settings(currency="EUR", rates={"USD": USD})
+    headlines = plan(read_cases(sorted(cases.iterdir())), settings).headlines()
+    assert math.isnan(headlines["Headroom"])
+    assert _name(wb, "Port_Headroom") in (None, "")
+    for name, want in headlines.items():
+        if name != "Headroom":
+            assert np.isfinite(want), name
+            assert _name(wb, f"Port_{name}") == pytest.approx(want, rel=RTOL), name
 
 
 def test_cases_table_shows_currency_rate_own_and_converted_npv(converted, own):

@@ -21,6 +21,7 @@ these tests would fail on the old formulas.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +30,10 @@ import pytest
 from libreoffice import read_values, recalculate
 
 from udfs.model import build_model, evaluate
-from udfs.portfolio import case_from_evaluation
+from udfs.portfolio import RolledUp, case_from_evaluation, plan
 from workbooks.business_case import write_text
 from workbooks.examples.generated import varied_specs
 from workbooks.portfolio_workbook import CASE_COLUMNS, MEASURE_LABELS, write_portfolio
-from workbooks.rollup import RolledUp, build_report
 
 RTOL = 1e-9
 ATOL = 1e-6
@@ -126,9 +126,8 @@ def _control(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, soffice):
     root = tmp_path_factory.mktemp("hostile")
-    report = build_report(_rolled())
     # funded by hand: every other case, so "ab" (first) is funded and "a*" (second) not
-    report.selected = np.array([i % 2 == 0 for i in range(len(IDS))])
+    report = replace(plan(_rolled()), selected=np.array([i % 2 == 0 for i in range(len(IDS))]))
     path = write_portfolio(report, root / "portfolio.xlsx")
     control = _control(root / "control.xlsx")
     out, control_out = recalculate([path, control], root / "lo", soffice=soffice)

@@ -33,7 +33,7 @@ from typer.testing import CliRunner
 
 from addin.cli import app
 from udfs.model import evaluate
-from udfs.portfolio import align, portfolio_metrics, totals_by_year
+from udfs.portfolio import Settings, align, plan, totals_by_year
 from workbooks.business_case import write_business_case
 from workbooks.examples import EXAMPLES
 from workbooks.examples.generated import varied_specs
@@ -191,20 +191,33 @@ def _expected_totals(engine) -> dict[str, dict[int, float]]:
     return totals
 
 
+#: The plan converts into EUR at USD 1 = EUR 0.92; the expected sums below weight each
+#: case's own result by the same rate.
+IN_EUR = Settings(currency="EUR", rates={"USD": 0.92}, frontier_points=0)
+
+
+def _in_eur(case_file) -> float:
+    return IN_EUR.rates.get(case_file.model.spec.meta.currency, 1.0)
+
+
 def test_rollup_npv_and_enpv_are_the_sums_of_the_cases(rolled, engine):
-    metrics = portfolio_metrics(align(rolled.cases))
-    assert metrics.cases == 10
-    npv = math.fsum(ev.outputs["NPV"] for _, ev in engine.values())
-    enpv = math.fsum(ev.outputs["eNPV"] for _, ev in engine.values())
-    assert metrics.npv == pytest.approx(npv, rel=RTOL)
-    assert metrics.enpv == pytest.approx(enpv, rel=RTOL)
-    assert metrics.enpv != pytest.approx(metrics.npv, rel=1e-3)  # some cases carry risk
+    totals = plan(rolled.cases, IN_EUR).headlines()
+    assert totals["Cases"] == 10
+    npv = math.fsum(ev.outputs["NPV"] * _in_eur(f) for f, ev in engine.values())
+    enpv = math.fsum(ev.outputs["eNPV"] * _in_eur(f) for f, ev in engine.values())
+    assert totals["NPV"] == pytest.approx(npv, rel=RTOL)
+    assert totals["eNPV"] == pytest.approx(enpv, rel=RTOL)
+    assert totals["eNPV"] != pytest.approx(totals["NPV"], rel=1e-3)  # some cases carry risk
 
 
 def test_rollup_capital_is_the_sum_of_development_and_capex(rolled, engine):
-    capital = math.fsum(_expected_totals(engine)["capital"].values())
+    capital = math.fsum(
+        -(np.sum(ev.lines["development"]) + np.sum(ev.lines["capex"])) * _in_eur(f)
+        for f, ev in engine.values()
+    )
     assert capital > 0
-    assert portfolio_metrics(align(rolled.cases)).capital == pytest.approx(capital, rel=RTOL)
+    totals = plan(rolled.cases, IN_EUR).headlines()
+    assert totals["Capital"] == pytest.approx(capital, rel=RTOL)
 
 
 def test_each_case_carries_its_own_engine_results(rolled, engine):

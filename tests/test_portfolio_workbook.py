@@ -1,12 +1,13 @@
 """The portfolio workbook (:mod:`workbooks.portfolio_workbook`) against LibreOffice.
 
 Cases come from the four shipped examples and eight generated specs, evaluated
-by the engine; :func:`workbooks.rollup.build_report` chooses the funded set
+by the engine; :func:`udfs.portfolio.plan` chooses the funded set
 (once under a capital limit per year, once under a total budget). Three
 workbooks go through one ``soffice`` call: the two reports, and a copy of the
 first in which one case's NPV cell was edited with openpyxl beforehand. Every
 ``Port_`` name and every consolidated row computed by LibreOffice must equal
-the engine within relative 1e-9, and the edit must flow through.
+the engine within relative 1e-9 (the sums worked here from the case rows, and
+the plan's own value for the name), and the edit must flow through.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 
@@ -24,16 +26,23 @@ from libreoffice import read_values, recalculate
 
 from udfs import finance
 from udfs.model import build_model, evaluate
-from udfs.portfolio import case_from_evaluation, totals_by_year
+from udfs.portfolio import (
+    HEADLINES,
+    Case,
+    RolledUp,
+    Settings,
+    case_from_evaluation,
+    plan,
+    totals_by_year,
+)
 from workbooks.examples import EXAMPLES, example_spec
 from workbooks.examples.generated import varied_specs
 from workbooks.portfolio_workbook import CASE_COLUMNS, write_portfolio
-from workbooks.rollup import RolledUp, build_report
 
 RTOL = 1e-9
 ATOL = 1e-6  # currency units, for totals that are (nearly) zero
 NPV_EDIT = 1_234_567.0
-FX = {"currency": "EUR", "rates": {"USD": 0.92}}  # the examples are in EUR and USD
+FX = Settings(currency="EUR", rates={"USD": 0.92})  # the examples are in EUR and USD
 CONSOLIDATED_ROWS = {
     "Revenue": "revenue",
     "EBITDA": "ebitda",
@@ -63,11 +72,11 @@ def built(tmp_path_factory, soffice):
     root = tmp_path_factory.mktemp("portfolio")
     rolled = _rolled()
     capital = sum(c.capital.sum() for c in rolled.cases)
-    years = build_report(rolled, **FX).aligned.years
-    by_year_budget = [round(0.4 * capital / years.size, -3)] * years.size
+    years = plan(rolled, FX).aligned.years
+    by_year_budget = (round(0.4 * capital / years.size, -3),) * years.size
     reports = {
-        "by_year": build_report(rolled, budget_by_year=by_year_budget, **FX),
-        "total": build_report(rolled, budget=round(0.5 * capital, -3), value_key="enpv", **FX),
+        "by_year": plan(rolled, replace(FX, budget_by_year=by_year_budget)),
+        "total": plan(rolled, replace(FX, budget=round(0.5 * capital, -3), value_key="enpv")),
     }
     paths = {k: write_portfolio(r, root / f"portfolio_{k}.xlsx") for k, r in reports.items()}
     edited = openpyxl.load_workbook(paths["by_year"])
@@ -102,9 +111,9 @@ def test_headline_names_equal_the_engine_after_libreoffice_recalculation(built, 
     cases, chosen = report.aligned.cases, report.selected
     assert 0 < chosen.sum() < len(cases)  # the budget binds: a real selection
     _close(_name(wb, "Port_NPV"), math.fsum(c.npv for c in cases), "Port_NPV")
-    _close(_name(wb, "Port_NPV"), report.metrics.npv, "Port_NPV vs metrics")
     _close(_name(wb, "Port_eNPV"), math.fsum(c.enpv for c in cases), "Port_eNPV")
-    _close(_name(wb, "Port_Capital"), report.metrics.capital, "Port_Capital")
+    capital = math.fsum(c.capital.sum() for c in cases)
+    _close(_name(wb, "Port_Capital"), capital, "Port_Capital")
     selected_npv = math.fsum(c.npv for c, s in zip(cases, chosen, strict=True) if s)
     _close(_name(wb, "Port_SelectedNPV"), selected_npv, "Port_SelectedNPV")
     selected_capital = math.fsum(c.capital.sum() for c, s in zip(cases, chosen, strict=True) if s)
@@ -113,6 +122,31 @@ def test_headline_names_equal_the_engine_after_libreoffice_recalculation(built, 
     irr = finance.irr(report.aligned.flows["fcf"].sum(axis=0))
     assert np.isfinite(irr)
     _close(_name(wb, "Port_IRR"), irr, "Port_IRR")
+
+
+@pytest.mark.parametrize("key", ["by_year", "total"])
+def test_every_port_name_equals_the_plans_value_after_libreoffice_recalculation(built, key):
+    # One definition: the Summary formulas are rendered from the expressions the plan
+    # evaluates with numpy; LibreOffice computing them must give the plan's numbers.
+    reports, _, values = built
+    plan_values = reports[key].headlines()
+    assert set(plan_values) == {h.name for h in HEADLINES}
+    names = {n for n in values[key].defined_names if n.startswith("Port_")}
+    assert {f"Port_{h.name}" for h in HEADLINES} <= names
+    for name, want in plan_values.items():
+        assert np.isfinite(want), name  # every headline exists for these cases
+        _close(_name(values[key], f"Port_{name}"), want, f"Port_{name}")
+
+
+def test_mirr_is_the_summed_flows_mirr_at_the_portfolio_rate(built):
+    # Excel's MIRR on the yearly summed FCF with finance and reinvestment at the mean of
+    # the cases' discount rates (In_PortfolioRate), worked with finance.mirr.
+    reports, _, values = built
+    report = reports["by_year"]
+    rate = np.mean([c.discount_rate for c in report.aligned.cases])
+    assert _name(values["by_year"], "In_PortfolioRate") == pytest.approx(rate, rel=RTOL)
+    want = finance.mirr(report.aligned.flows["fcf"].sum(axis=0), rate, rate)
+    _close(_name(values["by_year"], "Port_MIRR"), want, "Port_MIRR")
 
 
 def test_headroom_is_the_total_budget_less_the_funded_capital(built):
@@ -193,7 +227,8 @@ def test_editing_a_case_npv_changes_port_npv_after_recalculation(built):
     reports, _, values = built
     report = reports["by_year"]
     before, after = values["by_year"], values["edited"]
-    _close(_name(after, "Port_NPV"), report.metrics.npv + NPV_EDIT, "Port_NPV after the edit")
+    npv = math.fsum(c.npv for c in report.aligned.cases)
+    _close(_name(after, "Port_NPV"), npv + NPV_EDIT, "Port_NPV after the edit")
     edited_selected = bool(report.selected[0])
     want = _name(before, "Port_SelectedNPV") + (NPV_EDIT if edited_selected else 0.0)
     _close(_name(after, "Port_SelectedNPV"), want, "Port_SelectedNPV after the edit")
@@ -316,3 +351,30 @@ def test_selection_sheet_has_the_frontier_scatter(built):
         _close(ws.cell(r, 1).value, point.budget, f"frontier budget, row {r}")
         _close(ws.cell(r, 2).value, point.value, f"frontier value, row {r}")
     assert np.all(np.diff(frontier["value"]) >= 0)
+
+
+# --- the IRR of flows with two roots: chosen as Excel chooses it ------------------------
+
+
+def test_port_irr_of_two_root_flows_is_the_root_excel_reaches_from_the_mirr(tmp_path, soffice):
+    """Summed yearly FCF -100, 230, -132 has two IRRs: with x = 1/(1+r),
+    132x^2 - 230x + 100 = 0 gives x = (230 +- 10)/264, r = 10% or 20%. At a portfolio
+    rate of 30% the MIRR is (230 x 1.3 / (100 + 132/1.3^2))^(1/2) - 1 = 29.6%, and
+    Excel's IRR started there reaches 20%; the plan must report the same root as the
+    workbook, not the 10% an IRR started from its default guess finds."""
+    years = np.array([2027, 2028, 2029])
+
+    def case(case_id: str, fcf: list[float]) -> Case:
+        flows = np.array(fcf)
+        capital = np.where(flows < 0, -flows, 0.0)
+        return Case(case_id, case_id, "line", "growth", years, flows, flows, capital, flows,
+                    1.0, 1.0, math.nan, 1.0, 1.0, 0.3, currency="EUR")  # fmt: skip
+
+    cases = [case("a", [-60.0, 130.0, -70.0]), case("b", [-40.0, 100.0, -62.0])]
+    result = plan(cases, Settings(frontier_points=0))
+    assert result.rate == pytest.approx(0.3)
+    assert finance.irr(np.array([-100.0, 230.0, -132.0])) == pytest.approx(0.1)
+    assert result.headlines()["IRR"] == pytest.approx(0.2, rel=1e-9)
+    path = write_portfolio(result, tmp_path / "two_roots.xlsx")
+    (out,) = recalculate([path], tmp_path / "lo", soffice=soffice)
+    _close(_name(read_values(out), "Port_IRR"), result.headlines()["IRR"], "Port_IRR")

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from addin import macros
 from addin.cli import app
 from udfs.model import build_model
+from udfs.portfolio import plan
 from udfs.risk import simulate
 from workbooks.business_case import write_business_case
 from workbooks.buttons import buttons_of, read_buttons
@@ -17,7 +18,7 @@ from workbooks.examples import example_spec
 from workbooks.inject import put_sheet
 from workbooks.portfolio_workbook import write_portfolio
 from workbooks.risk_sheet import risk_sheet
-from workbooks.rollup import build_report, read_cases
+from workbooks.rollup import read_cases
 
 
 def _shapes(path) -> dict[str, tuple[str, str, str]]:
@@ -31,7 +32,7 @@ def _expected(workbook: str) -> dict[str, tuple[str, str, str]]:
 
 def test_every_script_binding_has_its_shape_in_the_generated_workbooks(tmp_path):
     case = write_business_case(example_spec("saas"), tmp_path / "case.xlsx")
-    portfolio = write_portfolio(build_report(read_cases([case])), tmp_path / "portfolio.xlsx")
+    portfolio = write_portfolio(plan(read_cases([case])), tmp_path / "portfolio.xlsx")
     shapes = {**_shapes(case), **_shapes(portfolio)}
     for script in xlwings.server.custom_scripts_meta(macros):
         name, where = script["button"][1:].split("]")

@@ -69,7 +69,9 @@ class Context:
     + 1), period 0 first; scalars: (trials, 1)). ``cells`` maps scalar names to
     absolute cell references, ``rows`` maps row names to (sheet prefix, row
     number), ``column_letter`` is the period column being rendered and
-    ``first_column`` the column of period 0.
+    ``first_column`` the column of period 0. ``ranges`` maps names to a whole
+    range's reference where it is not a row of the timeline (a table column such
+    as ``Cases[NPV]``, a defined name): aggregates read it instead.
     """
 
     def __init__(
@@ -80,13 +82,22 @@ class Context:
         column_letter=None,
         first_column="E",
         last_column="E",
+        ranges=None,
     ):
         self.values = values or {}
+        self.ranges = ranges or {}
         self.cells = cells or {}
         self.rows = rows or {}
         self.column_letter = column_letter
         self.first_column = first_column
         self.last_column = last_column
+
+    def range(self, name: str) -> str:
+        """The reference of a whole row (or of a named range) that aggregates read."""
+        if name in self.ranges:
+            return self.ranges[name]
+        prefix, row = self.rows[name]
+        return f"{prefix}${self.first_column}${row}:${self.last_column}${row}"
 
 
 @dataclass(frozen=True)
@@ -309,7 +320,8 @@ def compare(op: str, left, right) -> Expr:
 
 @dataclass(frozen=True)
 class Fn(Expr):
-    """Excel functions with an exact numpy twin: MAX, MIN, ABS, IF, ROUNDUP."""
+    """Excel functions with an exact numpy twin: MAX, MIN, ABS, IF, ROUNDUP, ISNUMBER
+    (a blank or an error, nan in the engine, is not a number)."""
 
     name: str
     args: tuple[Expr, ...]
@@ -327,6 +339,8 @@ class Fn(Expr):
             return np.where(cond, vals[1], vals[2])
         if self.name == "ROUNDUP":  # ROUNDUP(x, 0) for positive x
             return np.ceil(np.round(vals[0], 12))
+        if self.name == "ISNUMBER":
+            return np.isfinite(np.asarray(vals[0], dtype=float)).astype(float)
         raise ValueError(self.name)
 
     def excel(self, ctx):
@@ -394,7 +408,8 @@ class Aggregate(Expr):
     """A function of whole rows, giving one value per trial (an output).
 
     ``kind``: SUM, MIN, MAX, SUMIF_POS, SUMIF_NEG, SUMPRODUCT, IRR, IRR_FROM_1 (the
-    row without its first column), MIRR, and
+    row without its first column), MIRR, COUNT (how many numbers), ROWS (how many
+    entries), and
     on flows with their times (rows: flows, times in periods; ``x`` a periodic
     rate): PV_AT = sum(f (1+x)^-t), PV_AT_NEG the same over outflows, ABS_PV_AT
     over the flows' absolute values,
@@ -417,6 +432,10 @@ class Aggregate(Expr):
             out = data[0].min(axis=-1)
         elif k == "MAX":
             out = data[0].max(axis=-1)
+        elif k == "COUNT":
+            out = np.isfinite(data[0]).sum(axis=-1)
+        elif k == "ROWS":
+            out = np.full(data[0].shape[:-1], data[0].shape[-1])
         elif k in ("PV_AT", "PV_AT_NEG", "ABS_PV_AT", "DPV_AT"):
             f, t = data
             f = np.where(f < 0, f, 0.0) if k == "PV_AT_NEG" else f
@@ -447,10 +466,7 @@ class Aggregate(Expr):
         return np.asarray(out, dtype=float)[..., None]
 
     def excel(self, ctx):
-        ranges = []
-        for r in self.rows:
-            prefix, row = ctx.rows[r]
-            ranges.append(f"{prefix}${ctx.first_column}${row}:${ctx.last_column}${row}")
+        ranges = [ctx.range(r) for r in self.rows]
         extra = [a.excel(ctx) for a in self.args]
         k = self.kind
         if k == "SUM":
@@ -459,6 +475,8 @@ class Aggregate(Expr):
             return f"MIN({ranges[0]})"
         if k == "MAX":
             return f"MAX({ranges[0]})"
+        if k in ("COUNT", "ROWS"):
+            return f"{k}({ranges[0]})"
         if k == "PV_AT":
             return f"SUMPRODUCT({ranges[0]},(1+{extra[0]})^(-{ranges[1]}))"
         if k == "ABS_PV_AT":
@@ -529,6 +547,28 @@ class NotAvailableIf(Expr):
 
     def refs(self):
         return self.condition.refs() | self.value.refs()
+
+
+@dataclass(frozen=True)
+class Blank(Expr):
+    """No value: ``""`` in Excel (the cell shows nothing), nan in the engine."""
+
+    def evaluate(self, ctx):
+        return np.float64(np.nan)
+
+    def excel(self, ctx):
+        return '""'
+
+
+@dataclass(frozen=True)
+class NotAvailable(Expr):
+    """A result that does not exist: ``NA()`` in Excel, nan in the engine."""
+
+    def evaluate(self, ctx):
+        return np.float64(np.nan)
+
+    def excel(self, ctx):
+        return "NA()"
 
 
 def column_letter(index: int) -> str:

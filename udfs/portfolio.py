@@ -5,6 +5,12 @@ has one currency, and cases in another are converted (:func:`to_currency`)
 at rates the user gives, never added as they are. Selection under capital
 limits is solved exactly as a 0/1 integer programme with scipy's MILP solver
 (HiGHS).
+
+:func:`plan` is the one entry point a rollup goes through (the CLI, the
+workbook writer and the workbook's refresh button): it returns a
+:class:`Plan` holding everything the portfolio decides. The headline totals
+are :data:`HEADLINES`, expressions (:mod:`udfs.expr`) that the plan evaluates
+with numpy and the workbook writer renders as the ``Port_`` formulas.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from . import expr as X
 from . import finance
 from .errors import InputError
 
@@ -327,30 +334,6 @@ def _groups(aligned: Aligned, by: str) -> dict[str, np.ndarray]:
     return {k: np.flatnonzero(np.array(keys) == k) for k in dict.fromkeys(keys)}
 
 
-@dataclass(frozen=True)
-class PortfolioMetrics:
-    npv: float
-    enpv: float
-    capital: float
-    irr: float
-    payback: float
-    cases: int
-
-
-def portfolio_metrics(aligned: Aligned) -> PortfolioMetrics:
-    """Headline totals: NPV and eNPV are sums of the cases' own (each at its own
-    discount rate); IRR and payback are those of the summed yearly FCF."""
-    total_fcf = aligned.flows["fcf"].sum(axis=0)
-    return PortfolioMetrics(
-        npv=float(sum(c.npv for c in aligned.cases)),
-        enpv=float(sum(c.enpv for c in aligned.cases)),
-        capital=float(aligned.flows["capital"].sum()),
-        irr=float(finance.irr(total_fcf)),
-        payback=float(finance.payback(total_fcf)),
-        cases=len(aligned.cases),
-    )
-
-
 def rank(
     table: pd.DataFrame, by: str = "npv", weights: dict[str, float] | None = None
 ) -> pd.Series:
@@ -572,4 +555,326 @@ def case_from_evaluation(model, evaluation, case_id: str = "") -> Case:
             "depends_on": spec.meta.depends_on,
             "peak_funding": out["PeakFunding"],
         },
+    )
+
+
+# --- the plan: everything a rollup decides, in one place ------------------------------
+
+
+@dataclass
+class RolledUp:
+    """The cases a rollup read, and what it learnt about the files behind them.
+
+    Data only (paths and reasons, never an open file): ``models`` holds each
+    case's (model, input values) for simulation; ``exceptions`` the files that
+    could not be read, with the reason; ``overrides`` (file, name, cached value,
+    engine value) the results edited by hand; ``duplicates`` (copy, the file
+    counted); ``left_out`` files a folder scan skipped, with the reason.
+    """
+
+    cases: list[Case] = field(default_factory=list)
+    files: list = field(default_factory=list)
+    exceptions: list = field(default_factory=list)
+    overrides: list = field(default_factory=list)
+    models: list = field(default_factory=list)
+    duplicates: list = field(default_factory=list)
+    left_out: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a portfolio plan is asked for.
+
+    ``currency`` (None: the cases' own, when they share one) and ``rates`` (the
+    value of one unit of each other currency in it); ``budget`` (total capital)
+    or ``budget_by_year`` (one limit per calendar year of the portfolio, in
+    order), neither: every case funded; ``value_key`` what selection maximises
+    (npv or enpv); ``rank_by`` the ranking key; ``frontier_points`` budgets on
+    the efficient frontier (0: none); ``trials`` Monte Carlo trials per case
+    (0: none) with ``seed``, the rank ``correlation`` of cases of one product
+    line and the ``target`` NPV whose shortfall probability is reported;
+    ``irr_guess`` and ``rate`` (default: the mean of the cases' discount rates)
+    are what the portfolio IRR and MIRR read, as the workbook's In_IRRGuess and
+    In_PortfolioRate.
+    """
+
+    currency: str | None = None
+    rates: dict[str, float] = field(default_factory=dict)
+    budget: float | None = None
+    budget_by_year: tuple[float, ...] | None = None
+    rank_by: str = "npv"
+    value_key: str = "npv"
+    frontier_points: int = 21
+    trials: int = 0
+    seed: int | None = None
+    correlation: float = 0.0
+    target: float | None = None
+    irr_guess: float = 0.1
+    rate: float | None = None
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A portfolio headline: its ``Port_`` name (without the prefix), label, unit, and
+    the expression both the engine and the workbook compute it from.
+
+    The expression reads the Cases table's columns (``npv``, ``enpv``,
+    ``capital``, ``selected``, ``id``: one entry per case), the summed yearly
+    free cash flow ``fcf``, and the settings ``Budget``, ``BudgetByYear``,
+    ``IRRGuess`` and ``PortfolioRate``.
+
+    Examples
+    --------
+    >>> npv = HEADLINES[0]
+    >>> npv.name, npv.expr.excel(X.Context(ranges={"npv": "Cases[NPV]"}))
+    ('NPV', 'SUM(Cases[NPV])')
+    >>> float(npv.expr.evaluate(X.Context(values={"npv": np.array([[1.5, 2.0]])}))[0, 0])
+    3.5
+    """
+
+    name: str
+    label: str
+    unit: str  # "currency", "%" or "count"
+    expr: X.Expr
+
+
+def _headlines() -> tuple[Headline, ...]:
+    A = X.Aggregate
+    selected_capital = A("SUMPRODUCT", ("capital", "selected"))
+    budget, by_year = X.Scalar("Budget"), A("SUM", ("BudgetByYear",))
+    headroom = X.fif(
+        X.Fn("ISNUMBER", (budget,)),
+        budget - selected_capital,
+        X.fif(
+            X.compare(">", A("COUNT", ("BudgetByYear",)), 0),
+            by_year - selected_capital,
+            X.Blank(),
+        ),
+    )
+    rate = X.Scalar("PortfolioRate")
+    mirr = A("MIRR", ("fcf",), (rate, rate))
+    # The case model's rule: Excel's IRR started from the MIRR (the root nearest a
+    # sensible return when the flows change sign more than once), else from the guess.
+    irr = X.IfError(A("IRR", ("fcf",), (X.IfError(mirr, X.Scalar("IRRGuess")),)), X.NotAvailable())
+    return (
+        Headline(
+            "NPV", "Portfolio NPV (each case at its own rate)", "currency", A("SUM", ("npv",))
+        ),
+        Headline("eNPV", "Portfolio eNPV", "currency", A("SUM", ("enpv",))),
+        Headline("Capital", "Capital, all cases", "currency", A("SUM", ("capital",))),
+        Headline(
+            "SelectedNPV", "NPV of the funded set", "currency", A("SUMPRODUCT", ("npv", "selected"))
+        ),
+        Headline("SelectedCapital", "Capital of the funded set", "currency", selected_capital),
+        Headline("Headroom", "Budget left after the funded set", "currency", headroom),
+        Headline("Cases", "Cases", "count", A("ROWS", ("id",))),
+        Headline("IRR", "IRR of the summed cash flows", "%", irr),
+        Headline(
+            "MIRR",
+            "MIRR of the summed cash flows (at the portfolio rate)",
+            "%",
+            X.IfError(mirr, X.NotAvailable()),
+        ),
+    )
+
+
+#: The portfolio's headline names, each defined once (see :class:`Headline`).
+HEADLINES = _headlines()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a rollup decides, computed by the engine (no workbook, no file).
+
+    ``aligned`` holds the cases converted into ``currency`` on one calendar;
+    ``ranks`` (1 = best), ``selected`` (the funded set) and ``recommendations``
+    ((action, why)) are in the cases' order; ``frontier`` has the columns
+    budget, value, capital_used, projects; ``simulation`` is a
+    :class:`udfs.risk.PortfolioSimulation` when trials were asked. The rest is
+    what the rollup learnt about its files (:class:`RolledUp`), as data.
+    """
+
+    currency: str
+    aligned: Aligned
+    ranks: tuple[int, ...]
+    selected: np.ndarray
+    recommendations: tuple[tuple[str, str], ...]
+    frontier: pd.DataFrame
+    settings: Settings
+    rate: float  # the portfolio MIRR's finance and reinvestment rate
+    simulation: object = None
+    files: tuple = ()
+    exceptions: tuple = ()
+    overrides: tuple = ()
+    duplicates: tuple = ()
+    left_out: tuple = ()
+
+    @property
+    def cases(self) -> list[Case]:
+        return self.aligned.cases
+
+    @property
+    def budget_total(self) -> float | None:
+        return self.settings.budget
+
+    @property
+    def budget_by_year(self) -> np.ndarray | None:
+        by_year = self.settings.budget_by_year
+        return None if by_year is None else np.asarray(by_year, dtype=float)
+
+    @property
+    def value_key(self) -> str:
+        return self.settings.value_key
+
+    @property
+    def rank_key(self) -> str:
+        return self.settings.rank_by
+
+    def values(self) -> dict[str, np.ndarray]:
+        """What the headline expressions read, each with the case (or year) axis last."""
+        cases, years = self.aligned.cases, self.aligned.years
+        by_year = self.budget_by_year
+        budget = self.settings.budget
+        return {
+            "npv": np.array([[c.npv for c in cases]], dtype=float),
+            "enpv": np.array([[c.enpv for c in cases]], dtype=float),
+            "capital": self.aligned.flows["capital"].sum(axis=1)[None, :],
+            "selected": np.asarray(self.selected, dtype=float)[None, :],
+            "id": np.zeros((1, len(cases))),
+            "fcf": self.aligned.flows["fcf"].sum(axis=0)[None, :],
+            "Budget": np.array([[np.nan if budget is None else budget]]),
+            "BudgetByYear": np.full((1, years.size), np.nan)
+            if by_year is None
+            else by_year[None, :],
+            "IRRGuess": np.array([[self.settings.irr_guess]]),
+            "PortfolioRate": np.array([[self.rate]]),
+        }
+
+    def headlines(self) -> dict[str, float]:
+        """Every :data:`HEADLINES` value by name (nan: none, such as no IRR or no budget).
+
+        Evaluated from the same expressions the workbook's ``Port_`` formulas are
+        rendered from, on the plan's own funded set.
+        """
+        ctx = X.Context(values=self.values())
+        return {h.name: float(np.asarray(h.expr.evaluate(ctx)).ravel()[0]) for h in HEADLINES}
+
+    def selected_ids(self) -> list[str]:
+        return [c.id for c, s in zip(self.aligned.cases, self.selected, strict=True) if s]
+
+
+def plan(cases, settings: Settings | None = None, progress=None) -> Plan:
+    """Convert, rank, select, trace the frontier and simulate a portfolio: the plan.
+
+    ``cases`` is a :class:`RolledUp` (what a rollup read, with each case's model
+    for simulation) or a list of :class:`Case`. Selection maximises
+    ``settings.value_key`` within the budget; mandatory cases, exclusive groups
+    and dependencies come from each case's ``extra`` (mandatory,
+    exclusive_group, depends_on). With trials, each case's Monte Carlo
+    (:func:`udfs.risk.simulate`, its own seed stream) is summed into the
+    portfolio's; ``progress(1)`` is called after each case simulated.
+
+    Examples
+    --------
+    >>> years = np.array([2027, 2028])
+    >>> def case(id, npv, capital):
+    ...     flows = np.array([-capital, capital + npv])
+    ...     return Case(id, id, "", "growth", years, flows, flows, np.array([capital, 0.0]),
+    ...                 flows, npv, npv, 0.1, 1.5, 1.0, 0.08, currency="EUR")
+    >>> p = plan([case("a", 10.0, 5.0), case("b", 7.0, 4.0), case("c", 6.0, 3.0)],
+    ...          Settings(budget=7.0, frontier_points=0))
+    >>> p.selected_ids(), p.ranks
+    (['b', 'c'], (1, 2, 3))
+    >>> h = p.headlines()
+    >>> h["NPV"], h["SelectedNPV"], h["Headroom"]
+    (23.0, 13.0, 0.0)
+    """
+    settings = settings or Settings()
+    rolled = cases if isinstance(cases, RolledUp) else RolledUp(cases=list(cases))
+    if not rolled.cases:
+        raise InputError("cases: no case could be read; see the exceptions")
+    if settings.value_key not in ("npv", "enpv"):
+        raise InputError(f"value: must be npv or enpv; got {settings.value_key!r}")
+    if settings.budget is not None and settings.budget_by_year is not None:
+        raise InputError("budget: give a total budget or one per year, not both")
+    currency, converted = to_currency(rolled.cases, settings.currency, settings.rates)
+    aligned = align(converted)
+    table = pd.DataFrame({k: [getattr(c, k) for c in aligned.cases] for k in RANK_KEYS})
+    ranks = tuple(int(r) for r in rank(table, settings.rank_by))
+    values = table[settings.value_key].to_numpy(dtype=float)
+    constraints = _constraints(aligned.cases)
+    capital = aligned.flows["capital"]
+    if settings.budget_by_year is not None:
+        if len(settings.budget_by_year) != aligned.years.size:
+            raise InputError(
+                f"--budget-by-year: need one amount per year "
+                f"{aligned.years[0]}-{aligned.years[-1]} ({aligned.years.size}); "
+                f"got {len(settings.budget_by_year)}"
+            )
+        selected = select(values, capital, np.asarray(settings.budget_by_year), **constraints)
+    elif settings.budget is not None:
+        selected = select(values, capital.sum(axis=1), settings.budget, **constraints)
+    else:
+        selected = np.ones(len(aligned.cases), dtype=bool)
+    rate = settings.rate
+    if rate is None:
+        rate = float(np.mean([c.discount_rate for c in aligned.cases]))
+    return Plan(
+        currency=currency,
+        aligned=aligned,
+        ranks=ranks,
+        selected=selected,
+        recommendations=tuple(recommend(c) for c in aligned.cases),
+        frontier=_frontier(values, capital.sum(axis=1), constraints, settings.frontier_points),
+        settings=settings,
+        rate=rate,
+        simulation=_simulation(rolled, aligned.cases, settings, progress),
+        files=tuple(rolled.files),
+        exceptions=tuple(rolled.exceptions),
+        overrides=tuple(rolled.overrides),
+        duplicates=tuple(rolled.duplicates),
+        left_out=tuple(rolled.left_out),
+    )
+
+
+def _constraints(cases: list[Case]) -> dict:
+    """Mandatory cases, exclusive groups and dependencies (by index), from the cases."""
+    ids = [c.id for c in cases]
+    return {
+        "mandatory": [bool(c.extra.get("mandatory")) for c in cases],
+        "groups": [c.extra.get("exclusive_group") or None for c in cases],
+        "depends_on": [
+            ids.index(c.extra["depends_on"]) if c.extra.get("depends_on") in ids else -1
+            for c in cases
+        ],
+    }
+
+
+def _frontier(values, total_capital, constraints, points: int) -> pd.DataFrame:
+    """The frontier from no capital to every case's, leaving out budgets below what the
+    mandatory cases alone need (no set exists there)."""
+    budgets = np.linspace(0.0, total_capital.sum(), points)
+    mandatory = np.asarray(constraints["mandatory"], dtype=bool)
+    budgets = budgets[budgets >= total_capital[mandatory].sum() - 1e-9]
+    return frontier(values, total_capital, budgets, **constraints)
+
+
+def _simulation(rolled: RolledUp, cases: list[Case], settings: Settings, progress):
+    if not settings.trials:
+        return None
+    if len(rolled.models) != len(cases):
+        raise InputError("simulation: every case needs its model (a RolledUp with models)")
+    from .risk import DEFAULT_SEED, simulate, simulate_portfolio
+
+    seed = DEFAULT_SEED if settings.seed is None else settings.seed
+    npvs = []
+    for i, (model, values) in enumerate(rolled.models):
+        # each case its own stream, so adding a case leaves the others' draws alone
+        npvs.append(
+            simulate(model, settings.trials, seed + i, values=values).npv * cases[i].fx_rate
+        )
+        if progress:
+            progress(1)
+    return simulate_portfolio(
+        npvs, [c.product_line for c in cases], settings.correlation, seed, settings.target
     )

@@ -24,9 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
+import numpy as np
+
 from udfs.errors import BizcaseError
 
 from .files import replace_atomically
+from .portfolio_layout import SUMMARY
 from .reader import defined_names
 
 FLAGGED = ("harvest", "retire")
@@ -46,12 +49,12 @@ class Portfolio:
 
     @property
     def npv(self) -> float:
-        # the order and arithmetic of udfs.portfolio.portfolio_metrics, so it equals rollup's
-        return float(sum(c["NPV"] for c in self.cases))
+        # numpy's sum, as the plan's headline (udfs.portfolio.HEADLINES), so it equals rollup's
+        return float(np.sum([c["NPV"] for c in self.cases]))
 
     @property
     def enpv(self) -> float:
-        return float(sum(c["eNPV"] for c in self.cases))
+        return float(np.sum([c["eNPV"] for c in self.cases]))
 
     @property
     def funded(self) -> list[dict]:
@@ -88,8 +91,10 @@ def read_portfolio(path: str | Path) -> Portfolio:
                 case[key] = math.nan
         cases.append(case)
     summary = book.get_sheet_by_name("Summary").to_python()
-    currency = str(summary[2][1])
-    budget = summary[5][1] if isinstance(summary[5][1], int | float) else None
+    (r, c), (br, bc) = SUMMARY["Port_Currency"], SUMMARY["In_Budget"]
+    currency = str(summary[r - 1][c - 1])
+    budget = summary[br - 1][bc - 1]
+    budget = budget if isinstance(budget, int | float) else None
     selection = book.get_sheet_by_name("Selection").to_python()
     value_key = str(selection[3][1]).removeprefix("Best ").lower()
     frontier = [

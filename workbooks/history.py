@@ -170,7 +170,7 @@ def _json(value) -> str:
 
 
 def record(report, rolled, as_of: dt.date | None = None, db: str | None = None) -> tuple[int, str]:
-    """Store a built rollup (``build_report``'s report and ``read_cases``' cases).
+    """Store a rollup's plan (:func:`udfs.portfolio.plan`) and ``read_cases``' cases.
 
     Returns the new rollup's id and the URL it went to (password hidden).
     """
@@ -202,9 +202,7 @@ def record(report, rolled, as_of: dt.date | None = None, db: str | None = None) 
             }
         )
     fx = {c.currency: c.fx_rate for c in report.aligned.cases}
-    selected_npv = sum(
-        c.npv for c, s in zip(report.aligned.cases, report.selected, strict=True) if s
-    )
+    totals = report.headlines()
     engine = connect(db)
     try:
         with engine.begin() as conn:
@@ -214,8 +212,8 @@ def record(report, rolled, as_of: dt.date | None = None, db: str | None = None) 
                     recorded_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
                     currency=report.currency,
                     fx=_json(fx),
-                    npv=float(report.metrics.npv),
-                    selected_npv=float(selected_npv),
+                    npv=totals["NPV"],
+                    selected_npv=totals["SelectedNPV"],
                     budget=report.budget_total,
                     bizcase_version=metadata.version("bizcase"),
                 )

@@ -16,7 +16,6 @@ against a cell holding the text, inside ``SUMPRODUCT``.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from udfs import expr as X
-from udfs.portfolio import Aligned, PortfolioMetrics
+from udfs.portfolio import HEADLINES, Plan
 
 from .business_case import (
     FORMATS,
@@ -46,39 +45,26 @@ from .business_case import (
 )
 from .buttons import add_buttons, buttons_of
 from .files import save_atomically
-
-MEASURE_LABELS = {
-    "revenue": "Revenue",
-    "ebitda": "EBITDA",
-    "capital": "Capital",
-    "fcf": "Incremental FCF",
-}
-CASE_COLUMNS = (
-    "ID",
-    "Name",
-    "Product line",
-    "Stage",
-    "Discount rate",
-    "Currency",
-    "FX rate",
-    "NPV in own currency",
-    "NPV",
-    "eNPV",
-    "IRR",
-    "PI",
-    "Payback",
-    "Capital",
-    "Probability",
-    "Score",
-    "Rank",
-    "Selected",
-    "Mandatory",
-    "Group",
-    "Depends on",
-    "Recommendation",
-    "Why",
-    "File",
+from .portfolio_layout import (
+    CASES,
+    FLOWS,
+    HEADLINE_ROW,
+    MEASURE_LABELS,
+    SUMMARY,
+    FlowsLayout,
+    summary_ref,
 )
+
+CASE_COLUMNS = CASES.headers  # the Cases table, in order (tests and readers use it)
+#: The Cases columns the headline expressions read (udfs.portfolio.Headline).
+HEADLINE_COLUMNS = {
+    "npv": "NPV",
+    "enpv": "eNPV",
+    "capital": "Capital",
+    "selected": "Selected",
+    "id": "ID",
+}
+HEADLINE_FORMATS = {"currency": FORMATS["currency"], "%": "0.0%", "count": "0"}
 SNAPSHOT_FILL = PatternFill("solid", fgColor="EDEDED")
 CONFIDENTIAL = "Confidential: prepared for internal decision-making"
 #: Capital is an amount spent, shown positive everywhere in the portfolio (a case
@@ -89,31 +75,9 @@ CAPITAL_SIGN = (
 )
 
 
-@dataclass
-class PortfolioReport:
-    """Everything the workbook shows, computed by the engine beforehand."""
-
-    aligned: Aligned
-    metrics: PortfolioMetrics
-    ranks: list[int]
-    selected: np.ndarray
-    recommendations: list[tuple[str, str]]
-    frontier: object  # pandas DataFrame: budget, value, capital_used, projects
-    budget_by_year: np.ndarray | None
-    budget_total: float | None
-    value_key: str
-    files: list[Path]
-    exceptions: list[tuple[Path, str]]
-    overrides: list[tuple[Path, str, float, float]]
-    simulation: object = None  # udfs.risk.PortfolioSimulation, when simulated
-    rank_key: str = "npv"
-    currency: str = ""
-    duplicates: list[tuple[Path, Path]] = field(default_factory=list)  # (copy, the one counted)
-    left_out: list[tuple[Path, str]] = field(default_factory=list)
-
-
-def write_portfolio(report: PortfolioReport, path: str | Path, overwrite: bool = False) -> Path:
-    """Write the portfolio workbook atomically; refuse to replace a file unless asked."""
+def write_portfolio(report: Plan, path: str | Path, overwrite: bool = False) -> Path:
+    """Write a plan (:func:`udfs.portfolio.plan`) as the portfolio workbook, atomically;
+    refuse to replace a file unless asked."""
     return save_atomically(
         build_portfolio(report),
         path,
@@ -122,7 +86,7 @@ def write_portfolio(report: PortfolioReport, path: str | Path, overwrite: bool =
     )
 
 
-def build_portfolio(report: PortfolioReport) -> Workbook:
+def build_portfolio(report: Plan) -> Workbook:
     wb = Workbook()
     summary = wb.active
     summary.title = "Summary"
@@ -147,34 +111,34 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
         cases_ws.cell(row=1, column=i).fill = HEADER_FILL
     for r, case in enumerate(report.aligned.cases, start=2):
         action, why = report.recommendations[r - 2]
-        row = (
-            case.id,
-            case.name,
-            case.product_line,
-            case.stage,
-            case.discount_rate,
-            case.currency,
-            case.fx_rate,
-            case.extra.get("own_npv", case.npv),
-            case.npv,
-            case.enpv,
-            case.irr,
-            case.pi,
-            case.payback,
-            float(case.capital.sum()),
-            case.probability,
-            case.score,
-            report.ranks[r - 2],
-            int(report.selected[r - 2]),
-            int(bool(case.extra.get("mandatory"))),
-            case.extra.get("exclusive_group") or "",
-            case.extra.get("depends_on") or "",
-            action,
-            why,
-            str(report.files[r - 2].name) if r - 2 < len(report.files) else "",
-        )
-        for c, value in enumerate(row, start=1):
-            cell = cases_ws.cell(row=r, column=c)
+        row = {
+            "ID": case.id,
+            "Name": case.name,
+            "Product line": case.product_line,
+            "Stage": case.stage,
+            "Discount rate": case.discount_rate,
+            "Currency": case.currency,
+            "FX rate": case.fx_rate,
+            "NPV in own currency": case.extra.get("own_npv", case.npv),
+            "NPV": case.npv,
+            "eNPV": case.enpv,
+            "IRR": case.irr,
+            "PI": case.pi,
+            "Payback": case.payback,
+            "Capital": float(case.capital.sum()),
+            "Probability": case.probability,
+            "Score": case.score,
+            "Rank": report.ranks[r - 2],
+            "Selected": int(report.selected[r - 2]),
+            "Mandatory": int(bool(case.extra.get("mandatory"))),
+            "Group": case.extra.get("exclusive_group") or "",
+            "Depends on": case.extra.get("depends_on") or "",
+            "Recommendation": action,
+            "Why": why,
+            "File": str(report.files[r - 2].name) if r - 2 < len(report.files) else "",
+        }
+        for header, value in row.items():
+            cell = cases_ws.cell(row=r, column=CASES.column(header))
             if isinstance(value, str):
                 write_text(cell, value)
             elif isinstance(value, float) and not np.isfinite(value):
@@ -214,44 +178,42 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
     cases_ws.freeze_panes = "C2"
     cases_ws.row_dimensions[1].height = 30  # headers wrap onto two lines
     for r in range(2, n_cases + 2):  # the selection may be changed by hand
-        c = cases_ws.cell(row=r, column=CASE_COLUMNS.index("Selected") + 1)
+        c = cases_ws.cell(row=r, column=CASES.column("Selected"))
         c.fill, c.font = INPUT_FILL, INPUT_FONT
 
     # Flows: (case, measure) rows by year; Selected looked up from the Cases table.
-    flows_ws.append(["ID", "Product line", "Measure", "Selected", *[int(y) for y in years]])
-    for c in flows_ws[1]:
+    flows = FlowsLayout(cases=n_cases, years=years.size)
+    flows_ws.append([*FLOWS.headers, *[int(y) for y in years]])
+    for c in flows_ws[FLOWS.header_row]:
         c.font, c.fill = HEADER_FONT, HEADER_FILL
-    row = 2
+    id_letter = FLOWS.letter("ID")
     for i, case in enumerate(report.aligned.cases):
         for measure, label in MEASURE_LABELS.items():
-            write_text(flows_ws.cell(row=row, column=1), case.id)
-            write_text(flows_ws.cell(row=row, column=2), case.product_line)
-            write_text(flows_ws.cell(row=row, column=3), label)
+            row = flows.row(i, measure)
+            for header, text in (("ID", case.id), ("Product line", case.product_line)):
+                write_text(flows_ws.cell(row=row, column=FLOWS.column(header)), text)
+            write_text(flows_ws.cell(row=row, column=FLOWS.column("Measure")), label)
             # EXACT, not MATCH: an id such as "a*" must not take the flag of "ab"
             flows_ws.cell(
-                row=row, column=4, value=f"=SUMPRODUCT(EXACT(Cases[ID],$A{row})*Cases[Selected])"
+                row=row,
+                column=FLOWS.column("Selected"),
+                value=f"=SUMPRODUCT(EXACT(Cases[ID],${id_letter}{row})*Cases[Selected])",
             )
             for j, value in enumerate(report.aligned.flows[measure][i]):
-                c = flows_ws.cell(row=row, column=5 + j, value=float(value))
+                c = flows_ws.cell(row=row, column=flows.year_column(j), value=float(value))
                 c.number_format = FORMATS["currency"]
-            _unit(flows_ws.cell(row=row, column=5 + years.size), report.currency)
-            row += 1
-    flows_last = row - 1
-    flows_ws.freeze_panes = "E2"
+            _unit(flows_ws.cell(row=row, column=flows.year_column(years.size)), report.currency)
+    flows_ws.freeze_panes = f"{X.column_letter(flows.year_column(0))}{FLOWS.first_row}"
     flows_ws.print_title_rows = "1:1"
     for j in range(years.size):
-        flows_ws.column_dimensions[X.column_letter(5 + j)].width = 13
-    flows_ws.column_dimensions["A"].width = 22
-    flows_ws.column_dimensions["B"].width = 16
-    flows_ws.column_dimensions["C"].width = 16
+        flows_ws.column_dimensions[X.column_letter(flows.year_column(j))].width = 13
+    for header, width in (("ID", 22), ("Product line", 16), ("Measure", 16)):
+        flows_ws.column_dimensions[FLOWS.letter(header)].width = width
+    flows_col = flows.column_range
 
-    def flows_col(j):
-        letter = X.column_letter(5 + j)
-        return f"Flows!{letter}$2:{letter}${flows_last}"
-
-    crit_measure = f"Flows!$C$2:$C${flows_last}"
-    crit_line = f"Flows!$B$2:$B${flows_last}"
-    crit_selected = f"Flows!$D$2:$D${flows_last}"
+    crit_measure = flows.column_range("Measure")
+    crit_line = flows.column_range("Product line")
+    crit_selected = flows.column_range("Selected")
 
     # Consolidated P&L and cash flow by year: formulas over the case rows.
     title = f"Consolidated by year, {report.currency} (formulas over the case rows)"
@@ -486,96 +448,71 @@ def build_portfolio(report: PortfolioReport) -> Workbook:
         f"not be read, {len(report.duplicates)} duplicate(s) counted once (see "
         f"Exceptions); generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     )
-    summary["A3"].value = "Currency of every amount (other currencies converted: Cases, FX rate)"
-    write_text(summary["B3"], report.currency)
-    summary["B3"].font = Font(bold=True)
-    define("Port_Currency", "Summary!$B$3")
-    summary["A4"].value = "IRR guess (used where MIRR does not exist)"
-    summary["B4"].value = 0.1
-    summary["B4"].fill, summary["B4"].font = INPUT_FILL, INPUT_FONT
-    define("In_IRRGuess", "Summary!$B$4")
-    summary["A5"].value = "Discount rate for the portfolio MIRR"
-    summary["B5"].value = float(np.mean([c.discount_rate for c in report.aligned.cases]))
-    summary["B5"].fill, summary["B5"].font = INPUT_FILL, INPUT_FONT
-    summary["B5"].number_format = "0.0%"
-    define("In_PortfolioRate", "Summary!$B$5")
-    headline = (
-        (
-            "Port_NPV",
-            "Portfolio NPV (each case at its own rate)",
-            "=SUM(Cases[NPV])",
-            FORMATS["currency"],
-        ),
-        ("Port_eNPV", "Portfolio eNPV", "=SUM(Cases[eNPV])", FORMATS["currency"]),
-        ("Port_Capital", "Capital, all cases", "=SUM(Cases[Capital])", FORMATS["currency"]),
-        (
-            "Port_SelectedNPV",
-            "NPV of the funded set",
-            "=SUMPRODUCT(Cases[NPV],Cases[Selected])",
-            FORMATS["currency"],
-        ),
-        (
-            "Port_SelectedCapital",
-            "Capital of the funded set",
-            "=SUMPRODUCT(Cases[Capital],Cases[Selected])",
-            FORMATS["currency"],
-        ),
-        (
-            "Port_Headroom",
-            "Budget left after the funded set",
-            "=IF(ISNUMBER(In_Budget),In_Budget-SUMPRODUCT(Cases[Capital],Cases[Selected]),"
-            "IF(COUNT(In_BudgetByYear)>0,SUM(In_BudgetByYear)-SUMPRODUCT(Cases[Capital],"
-            'Cases[Selected]),""))',
-            FORMATS["currency"],
-        ),
-        ("Port_Cases", "Cases", "=ROWS(Cases[ID])", "0"),
-        (
-            "Port_IRR",
-            "IRR of the summed cash flows",
-            "=IFERROR(IRR(Port_FCFByYear,IFERROR(MIRR(Port_FCFByYear,In_PortfolioRate,"
-            "In_PortfolioRate),In_IRRGuess)),NA())",
-            "0.0%",
-        ),
+    cells = {name: summary.cell(row=r, column=c) for name, (r, c) in SUMMARY.items()}
+    for name in SUMMARY:
+        define(name, summary_ref(name))
+    labels = {
+        "Port_Currency": "Currency of every amount (other currencies converted: Cases, FX rate)",
+        "In_IRRGuess": "IRR guess (used where MIRR does not exist)",
+        "In_PortfolioRate": "Discount rate for the portfolio MIRR",
+        "In_Budget": f"Capital budget, total, {report.currency} (blank: none)",
+    }
+    for name, label in labels.items():
+        summary.cell(row=cells[name].row, column=1, value=label)
+    write_text(cells["Port_Currency"], report.currency)
+    cells["Port_Currency"].font = Font(bold=True)
+    cells["In_IRRGuess"].value = report.settings.irr_guess
+    cells["In_PortfolioRate"].value = report.rate
+    cells["In_PortfolioRate"].number_format = "0.0%"
+    cells["In_Budget"].value = report.budget_total
+    cells["In_Budget"].number_format = FORMATS["currency"]
+    for name in ("In_IRRGuess", "In_PortfolioRate", "In_Budget"):
+        cells[name].fill, cells[name].font = INPUT_FILL, INPUT_FONT
+    # The headline names: rendered from the expressions the engine evaluates for the plan.
+    context = X.Context(
+        cells={
+            "Budget": "In_Budget",
+            "IRRGuess": "In_IRRGuess",
+            "PortfolioRate": "In_PortfolioRate",
+        },
+        ranges={
+            **{k: f"Cases[{h}]" for k, h in HEADLINE_COLUMNS.items()},
+            "fcf": "Port_FCFByYear",
+            "BudgetByYear": "In_BudgetByYear",
+        },
     )
-    summary["A6"].value = f"Capital budget, total, {report.currency} (blank: none)"
-    summary["B6"].value = report.budget_total
-    summary["B6"].fill, summary["B6"].font = INPUT_FILL, INPUT_FONT
-    summary["B6"].number_format = FORMATS["currency"]
-    define("In_Budget", "Summary!$B$6")
-    for r, (label, name, value) in enumerate(
-        (
-            ("Selection maximises (npv or enpv)", "In_SelectBy", report.value_key),
-            ("Cases ranked by (npv, pi, irr, enpv or score)", "In_RankBy", report.rank_key),
-        ),
-        start=17,
+    summary.cell(row=HEADLINE_ROW - 1, column=1, value="Headline").font = SECTION_FONT
+    for r, headline in enumerate(HEADLINES, start=HEADLINE_ROW):
+        summary.cell(row=r, column=1, value=headline.label)
+        c = summary.cell(row=r, column=2, value="=" + headline.expr.excel(context))
+        c.number_format, c.font = HEADLINE_FORMATS[headline.unit], Font(bold=True)
+        if headline.unit == "currency":
+            write_text(summary.cell(row=r, column=3), report.currency)
+        define(f"Port_{headline.name}", f"Summary!$B${r}")
+    r = HEADLINE_ROW + len(HEADLINES)
+    for label, name, value in (
+        ("Selection maximises (npv or enpv)", "In_SelectBy", report.value_key),
+        ("Cases ranked by (npv, pi, irr, enpv or score)", "In_RankBy", report.rank_key),
     ):
         summary.cell(row=r, column=1, value=label)
         c = summary.cell(row=r, column=2, value=value)
         c.fill, c.font = INPUT_FILL, INPUT_FONT
         define(name, f"Summary!$B${r}")
-    summary["A7"].value = "Headline"
-    summary["A7"].font = SECTION_FONT
-    for k, (name, label, formula, fmt) in enumerate(headline):
-        r = 8 + k
-        summary.cell(row=r, column=1, value=label)
-        c = summary.cell(row=r, column=2, value=formula)
-        c.number_format, c.font = fmt, Font(bold=True)
-        if fmt == FORMATS["currency"]:
-            write_text(summary.cell(row=r, column=3), report.currency)
-        define(name, f"Summary!$B${r}")
+        r += 1
     summary.column_dimensions["A"].width = 44
     summary.column_dimensions["B"].width = 18
     summary.column_dimensions["C"].width = 7
-    write_text(summary["A16"], CAPITAL_SIGN)  # B20 holds the Refresh button
-    summary["A16"].font = Font(italic=True, color="595959")
-    summary["A16"].alignment = Alignment(wrap_text=True, vertical="top")
-    summary.merge_cells("A16:C16")
-    summary.row_dimensions[16].height = 26
+    note = summary.cell(row=r, column=1)  # B20 holds the Refresh button
+    write_text(note, CAPITAL_SIGN)
+    note.font = Font(italic=True, color="595959")
+    note.alignment = Alignment(wrap_text=True, vertical="top")
+    summary.merge_cells(start_row=r, start_column=1, end_row=r, end_column=3)
+    summary.row_dimensions[r].height = 26
     bubble = BubbleChart()
     bubble.style = 18
     bubble.title = f"Risk and reward: eNPV ({report.currency}) vs probability (bubble = capital)"
     # One series per case, so each bubble carries its case's name as a label.
-    columns = {h: CASE_COLUMNS.index(h) + 1 for h in ("Name", "Probability", "eNPV", "Capital")}
+    columns = {h: CASES.column(h) for h in ("Name", "Probability", "eNPV", "Capital")}
     for r in range(2, n_cases + 2):
 
         def one(header, r=r):

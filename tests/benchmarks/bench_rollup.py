@@ -23,10 +23,11 @@ from pathlib import Path
 
 import openpyxl
 
+from udfs.portfolio import Settings, plan
 from workbooks.business_case import write_business_case
 from workbooks.examples import EXAMPLES, example_spec
 from workbooks.portfolio_workbook import build_portfolio
-from workbooks.rollup import build_report, read_cases, workbook_paths
+from workbooks.rollup import read_cases, workbook_paths
 
 
 def main() -> None:
@@ -51,7 +52,7 @@ def main() -> None:
         rolled = read_cases(paths)
         reading = time.perf_counter() - start
         start = time.perf_counter()
-        report = build_report(rolled, currency="EUR", rates={"USD": 0.92})
+        report = plan(rolled, Settings(currency="EUR", rates={"USD": 0.92}))
         build_portfolio(report).save(Path(tmp) / "portfolio.xlsx")
         building = time.perf_counter() - start
     total = reading + building
