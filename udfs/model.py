@@ -34,6 +34,7 @@ from .spec import (
     In,
     Scenario,
     Spec,
+    adjustment_names,
     bounds,
     metadata,
     places,
@@ -179,12 +180,6 @@ NOW_INPUTS = {
     for meta in metadata(info, In)
     if meta.kind == "now"
 }
-
-
-def adjustment_names(key: str) -> tuple[str, str]:
-    """Input names of a driver's Low and High adjustments."""
-    camel = "".join(part.capitalize() for part in key.split("_"))
-    return f"Low{camel}", f"High{camel}"
 
 
 def inputs_added_in() -> dict[str, tuple[str, ...]]:

@@ -155,8 +155,8 @@ class _Strict(BaseModel):
 
 class Meta(_Strict):
     name: Text = Field(description="The case's name, on the Cover and in every header")
-    product_line: Text = ""
-    owner: Text = ""
+    product_line: Text = Field(default="", description="For grouping cases in a portfolio")
+    owner: Text = Field(default="", description="Who answers for the case")
     currency: Annotated[str, Field(min_length=1, max_length=8), AfterValidator(_printable)] = Field(
         default="USD", description="Of every amount in the spec"
     )
@@ -195,9 +195,9 @@ class Meta(_Strict):
             fixed=True,
         ),
     ] = "annual"
-    stage: Literal[STAGES] = "development"
+    stage: Literal[STAGES] = Field(default="development", description="Lifecycle stage")
     decision: Text = Field(default="", description="The decision asked for, on the Cover")
-    notes: Text = ""
+    notes: Text = Field(default="", description="Free text, on the Cover")
     units: Literal["units", "thousands", "millions"] = Field(
         default="units",
         description="How money is shown (by number format only: the cells keep exact "
@@ -270,24 +270,26 @@ class Pricing(_Strict):
 
 
 class FixedCost(_Strict):
-    name: Text
+    name: Text = Field(description="Its label on the Inputs sheet and the P&L")
     amount: Annotated[Money, In("Fixed{row}", "{name}", "Fixed opex", "{cur}/yr")] = Field(
         description="Per year, in year 1"
     )
-    growth: Annotated[Rate, In("Fixed{row}Growth", "{name}: growth", "Fixed opex", "%/yr")] = 0.0
+    growth: Annotated[Rate, In("Fixed{row}Growth", "{name}: growth", "Fixed opex", "%/yr")] = Field(
+        default=0.0, description="Change per year"
+    )
 
 
 class Role(_Strict):
-    role: Text
+    role: Text = Field(description="Its label on the Inputs sheet and the P&L")
     fte: Annotated[
         float, Field(ge=0.0, le=1e5), In("Role{row}FTE", "{role}: FTE", "Headcount", "FTE")
-    ]
+    ] = Field(description="Full-time equivalents")
     loaded_cost: Annotated[
         Money, In("Role{row}Cost", "{role}: loaded cost per FTE", "Headcount", "{cur}/yr")
     ] = Field(description="Per FTE per year, in year 1")
     cost_growth: Annotated[
         Rate, In("Role{row}CostGrowth", "{role}: cost growth", "Headcount", "%/yr")
-    ] = 0.0
+    ] = Field(default=0.0, description="Change of the loaded cost per year")
 
 
 class Costs(_Strict):
@@ -580,10 +582,10 @@ class Finance(_Strict):
 
 
 class Gate(_Strict):
-    name: Text
+    name: Text = Field(description="Its label on the Inputs sheet")
     probability: Annotated[
         Fraction, In("Gate{row}Probability", "{name}: probability of passing", "Risk", "%")
-    ]
+    ] = Field(description="Of passing the gate")
     until_year: Annotated[
         int,
         Field(ge=0, le=15),
@@ -608,29 +610,57 @@ class Distribution(_Strict):
     the normal's mass; a wider spread is a lognormal's job.
     """
 
-    type: Literal["triangular", "pert", "uniform", "normal", "lognormal", "discrete", "fixed"]
-    low: Annotated[float, Field(gt=-1.0, le=10.0)] = 0.0
-    mode: Annotated[float, Field(gt=-1.0, le=10.0)] = 0.0
-    high: Annotated[float, Field(gt=-1.0, le=10.0)] = 0.0
-    mean: Annotated[float, Field(gt=-1.0, le=10.0)] = 0.0
-    sd: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
-    median: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
-    sigma: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
-    values: list[Annotated[float, Field(gt=-1.0, le=10.0)]] = []
-    probabilities: list[Fraction] = []
-    value: Annotated[float, Field(gt=-1.0, le=10.0)] = 0.0
+    type: Literal["triangular", "pert", "uniform", "normal", "lognormal", "discrete", "fixed"] = (
+        Field(description="The shape; it picks the parameters below")
+    )
+    low: Annotated[float, Field(gt=-1.0, le=10.0)] = Field(
+        default=0.0, description="Triangular, pert, uniform: the lowest change"
+    )
+    mode: Annotated[float, Field(gt=-1.0, le=10.0)] = Field(
+        default=0.0, description="Triangular, pert: the most likely change"
+    )
+    high: Annotated[float, Field(gt=-1.0, le=10.0)] = Field(
+        default=0.0, description="Triangular, pert, uniform: the highest change"
+    )
+    mean: Annotated[float, Field(gt=-1.0, le=10.0)] = Field(
+        default=0.0, description="Normal: the mean change"
+    )
+    sd: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
+        default=0.0, description="Normal: the standard deviation"
+    )
+    median: Annotated[float, Field(gt=0.0, le=10.0)] = Field(
+        default=1.0, description="Lognormal: the median of the multiplier 1 + x"
+    )
+    sigma: Annotated[float, Field(ge=0.0, le=5.0)] = Field(
+        default=0.0, description="Lognormal: sigma of the multiplier's logarithm"
+    )
+    values: list[Annotated[float, Field(gt=-1.0, le=10.0)]] = Field(
+        default=[], description="Discrete: the changes"
+    )
+    probabilities: list[Fraction] = Field(
+        default=[], description="Discrete: their probabilities, adding up to 1"
+    )
+    value: Annotated[float, Field(gt=-1.0, le=10.0)] = Field(
+        default=0.0, description="Fixed: the change"
+    )
 
 
 class Correlation(_Strict):
-    drivers: Annotated[list[str], Field(min_length=2, max_length=2)]
+    drivers: Annotated[list[str], Field(min_length=2, max_length=2)] = Field(
+        description="Two drivers with a distribution"
+    )
     rank: Annotated[float, Field(ge=-0.99, le=0.99)] = Field(
         description="Spearman rank correlation"
     )
 
 
 class MonteCarlo(_Strict):
-    trials: Annotated[int, Field(ge=100, le=1_000_000)] = 10_000
-    seed: Annotated[int, Field(ge=0)] = 20261126
+    trials: Annotated[int, Field(ge=100, le=1_000_000)] = Field(
+        default=10_000, description="How many the simulation draws"
+    )
+    seed: Annotated[int, Field(ge=0)] = Field(
+        default=20261126, description="The same seed draws the same trials"
+    )
 
 
 class Risk(_Strict):
@@ -640,12 +670,14 @@ class Risk(_Strict):
     distributions: dict[str, Distribution] = Field(
         default={}, description="By driver: its uncertainty, for the simulation"
     )
-    correlations: list[Correlation] = []
+    correlations: list[Correlation] = Field(
+        default=[], description="Rank correlations between drivers' changes"
+    )
     monte_carlo: MonteCarlo = MonteCarlo()
 
 
 class Baseline(_Strict):
-    description: Text = ""
+    description: Text = Field(default="", description="Said after the baseline's label")
     cash_flows: Annotated[
         ByYear,
         In(
@@ -812,6 +844,13 @@ def _drivers() -> tuple[ScenarioDriver, ...]:
 DRIVERS = _drivers()
 SCENARIO_DRIVERS = tuple(d.key for d in DRIVERS)
 
+
+def adjustment_names(key: str) -> tuple[str, str]:
+    """Input names of a driver's Low and High adjustments."""
+    camel = "".join(part.capitalize() for part in key.split("_"))
+    return f"Low{camel}", f"High{camel}"
+
+
 Scenario = create_model(
     "Scenario",
     __base__=_Strict,
@@ -835,6 +874,94 @@ class Spec(_Sections):
     @property
     def periods(self) -> int:
         return self.meta.horizon * self.periods_per_year
+
+
+# --- the README's reference ----------------------------------------------------------
+
+
+def reference_table() -> str:
+    """The spec's fields as a Markdown table: what README.md shows under "The spec".
+
+    One row per field, in the spec's order (``[]``: each row of a list,
+    ``*``: each key of a table); each with the workbook input it becomes, its
+    unit, what it allows, its default and what it means. The scenario
+    adjustments follow, one row per driver.
+    """
+    rows = [
+        "| field | input | unit | allowed | default | meaning |",
+        "|---|---|---|---|---|---|",
+    ]
+    for path, info in walk(_Sections):
+        inner, how = _model_of(info.annotation)
+        if inner is not None and how == "one":
+            continue  # a section: its fields follow
+        declared = metadata(info, In)
+        inputs = ", ".join(f"`In_{m.name.replace('{row}', '<n>')}`" for m in declared)
+        unit = next((m.unit.replace("{cur}", "cur") for m in declared if m.unit != "choice"), "")
+        meaning = info.description or "; ".join(
+            m.label.removesuffix(": {description}") + (f". {m.note}" if m.note else "")
+            for m in declared
+        )
+        rows.append(
+            f"| `{path}` | {inputs} | {unit} | {_allowed(info)} | {_default(info)} | {meaning} |"
+        )
+    for d in DRIVERS:
+        low, high = (f"`In_{n}`" for n in adjustment_names(d.key))
+        what = d.note or (f"Adjusts `{d.field}`" if d.input else f"Scales `{d.field}`")
+        allowed = _allowed(Scenario.model_fields[d.key])
+        rows.append(
+            f"| `scenarios.*.{d.key}` | {low}, {high} | % change | {allowed} | 0 | "
+            f"{d.label}: {what[0].lower()}{what[1:]} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _allowed(info: FieldInfo) -> str:
+    """What a field takes, in words: its choices, its range, its kind."""
+    annotation = _unwrap(info.annotation)
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return " / ".join(f"`{c}`" for c in get_args(annotation))
+    inner, how = _model_of(annotation)
+    if inner is not None:
+        return "rows" if how == "list" else "a table by key"
+    span = _span(bounds(info))
+    if origin is list:
+        item = get_args(annotation)[0]
+        kind = "texts" if (get_args(item) or (item,))[0] is str else "numbers"
+        return f"list of {kind}" + (f", each {span}" if span else "")
+    kind = {bool: "true / false", int: "whole number", float: "number", str: "text"}[annotation]
+    return f"{kind}, {span}" if span else kind
+
+
+def _span(limits: dict[str, float]) -> str:
+    """ "0 to 1", "above -0.99 to 10", "at least 0": the range ge/gt/le/lt allow."""
+    low = f"above {limits['gt']:g}" if "gt" in limits else limits.get("ge")
+    high = f"below {limits['lt']:g}" if "lt" in limits else limits.get("le")
+    low, high = (f"{x:g}" if isinstance(x, (int, float)) else x for x in (low, high))
+    if low is not None and high is not None:
+        return f"{low} to {high}"
+    if low is not None:
+        return low if "gt" in limits else f"at least {low}"
+    return "" if high is None else (high if "lt" in limits else f"at most {high}")
+
+
+def _default(info: FieldInfo) -> str:
+    """The default as TOML would write it; "required" where there is none."""
+    if info.is_required():
+        return "required"
+    value = info.default
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, str):
+        return f'`"{value}"`' if value else '`""`'
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return str(value)
+    return f"`{json.dumps(value)}`"
 
 
 def consistency_problems(spec: Spec) -> list[str]:
