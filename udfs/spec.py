@@ -133,7 +133,7 @@ class Driver:
     Inputs sheet, Calculations and the tornado.
     """
 
-    label: str
+    label: str = ""  # the field's input label unless given
     key: str = ""
     note: str = ""
     added_in: str = "1.0"
@@ -225,9 +225,7 @@ class Market(_Strict):
         In("TAM", "Total addressable market, year 1", "Market", "units/yr"),
         Driver("TAM, year 1"),
     ]
-    tam_growth: Annotated[
-        Rate, In("TAMGrowth", "TAM growth", "Market", "%/yr"), Driver("TAM growth")
-    ] = 0.0
+    tam_growth: Annotated[Rate, In("TAMGrowth", "TAM growth", "Market", "%/yr"), Driver()] = 0.0
     sam_share: Annotated[
         Fraction,
         In("SAMShare", "Serviceable share of TAM (SAM)", "Market", "%"),
@@ -260,12 +258,12 @@ class Pricing(_Strict):
     price: Annotated[
         Money,
         In("Price", "Price per unit, year 1", "Pricing", "{cur}/unit"),
-        Driver("Price per unit, year 1"),
+        Driver(),
     ]
     price_change: Annotated[
         Rate,
         In("PriceChange", "Annual price change", "Pricing", "%/yr"),
-        Driver("Annual price change"),
+        Driver(),
     ] = 0.0
 
 
@@ -296,12 +294,12 @@ class Costs(_Strict):
     cogs_pct: Annotated[
         Fraction,
         In("COGSPct", "COGS, % of revenue", "Costs", "%"),
-        Driver("COGS, % of revenue"),
+        Driver(),
     ] = 0.0
     variable_opex_pct: Annotated[
         Fraction,
         In("VariableOpexPct", "Variable opex, % of revenue", "Costs", "%"),
-        Driver("Variable opex, % of revenue"),
+        Driver(),
     ] = 0.0
     fixed: Annotated[
         list[FixedCost], Field(max_length=MAX_ROWS), Driver("Fixed opex", key="fixed_opex")
@@ -424,57 +422,27 @@ class Series(_Strict):
     ] = None
 
 
+def _now(name: str, label: str, series: str) -> In:
+    """The period-0 cell of a series row (template 1.1 opened the timeline with it)."""
+    return In(
+        name, f"{label} now (t = 0)", "Series", "{cur}", kind="now", of=series, added_in="1.1"
+    )
+
+
 class Now(_Strict):
     """Period 0: what is paid at the valuation date, before the first year starts."""
 
-    development: Annotated[
-        Money,
-        In(
-            "DevelopmentNow",
-            "Development cost now (t = 0)",
-            "Series",
-            "{cur}",
-            kind="now",
-            of="Development",
-            added_in="1.1",
-        ),
-    ] = Field(default=0.0, description="Expensed start-up cost at t = 0")
-    capex: Annotated[
-        Money,
-        In(
-            "CapexNow",
-            "Capital expenditure now (t = 0)",
-            "Series",
-            "{cur}",
-            kind="now",
-            of="Capex",
-            added_in="1.1",
-        ),
-    ] = Field(default=0.0, description="Capitalised investment at t = 0")
-    other_costs: Annotated[
-        Money,
-        In(
-            "OtherCostsNow",
-            "Other costs now (t = 0)",
-            "Series",
-            "{cur}",
-            kind="now",
-            of="OtherCosts",
-            added_in="1.1",
-        ),
-    ] = 0.0
+    development: Annotated[Money, _now("DevelopmentNow", "Development cost", "Development")] = (
+        Field(default=0.0, description="Expensed start-up cost at t = 0")
+    )
+    capex: Annotated[Money, _now("CapexNow", "Capital expenditure", "Capex")] = Field(
+        default=0.0, description="Capitalised investment at t = 0"
+    )
+    other_costs: Annotated[Money, _now("OtherCostsNow", "Other costs", "OtherCosts")] = 0.0
     working_capital: Annotated[
         float,
         Field(ge=-1e13, le=1e13),
-        In(
-            "WorkingCapitalNow",
-            "Working capital now (t = 0)",
-            "Series",
-            "{cur}",
-            kind="now",
-            of="WorkingCapitalSeries",
-            added_in="1.1",
-        ),
+        _now("WorkingCapitalNow", "Working capital", "WorkingCapitalSeries"),
     ] = Field(default=0.0, description="The level in place at t = 0")
 
 
@@ -483,7 +451,7 @@ class Finance(_Strict):
         float,
         Field(gt=-0.99, le=1.0),
         In("DiscountRate", "Discount rate", "Finance", "%/yr"),
-        Driver("Discount rate"),
+        Driver(),
     ]
     tax_rate: Annotated[Fraction, In("TaxRate", "Tax rate", "Finance", "%")] = 0.25
     losses: Annotated[
@@ -829,7 +797,7 @@ def _drivers() -> tuple[ScenarioDriver, ...]:
             found.append(
                 ScenarioDriver(
                     key=d.key or path.rsplit(".", 1)[-1],
-                    label=d.label,
+                    label=d.label or scales.label,
                     field=path,
                     input=scales.name if scales else None,
                     unit=scales.unit if scales else "x",
