@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from addin.cli import app
 from workbooks import version
-from workbooks.reader import WorkbookError, read_business_case
+from workbooks.reader import ADDED_IN, WorkbookError, read_business_case
 from workbooks.version import MIGRATIONS, TEMPLATE_VERSION, migrate, version_key
 
 FIXTURE = Path(__file__).parent / "fixtures" / "template_1.0" / "plain.xlsx"
@@ -36,6 +36,13 @@ def test_the_steps_chain_from_the_first_template_to_this_one():
     assert all(a[1] == b[0] for a, b in pairwise(steps))
     assert all(version_key(a) < version_key(b) for a, b in steps)
     assert steps[-1][1] == TEMPLATE_VERSION
+
+
+def test_every_input_was_added_by_a_template_this_one_reaches():
+    """An input newer than the template would be missing from workbooks that claim it."""
+    versions = {"1.0", *(target for _, target in MIGRATIONS)}
+    added = set(ADDED_IN)
+    assert added <= versions, f"added_in {added - versions}: raise TEMPLATE_VERSION, add its step"
 
 
 def test_migrations_run_in_version_order_once_each(monkeypatch):

@@ -94,7 +94,7 @@ class Model:
         return next(i for i in self.inputs if i.name == name)
 
 
-#: Inputs that are no field of the spec: the scenario selector, which of a forecast
+#: Inputs that are not fields of the spec: the scenario selector, which of a forecast
 #: series or the build it replaces is used, and fixed settings of the calculation.
 #: Each follows the input named by ``after`` ("": first of its section).
 OTHER_INPUTS = (

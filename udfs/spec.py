@@ -94,8 +94,8 @@ class In:
     label whose text field is empty loses its trailing ``": "``.
 
     Only where the field does not say it: ``value``, ``minimum``, ``maximum`` and
-    ``choices`` are constants or functions of :class:`At`. Inputs that are no
-    spec field (``udfs.model.OTHER_INPUTS``) give their value and bounds here,
+    ``choices`` are constants or functions of :class:`At`. Inputs that are not
+    spec fields (``udfs.model.OTHER_INPUTS``) give their value and bounds here,
     and ``after``: the input they follow ("" for the first of their section).
     """
 
@@ -105,9 +105,8 @@ class In:
     unit: str = ""
     note: str = ""
     kind: Literal["scalar", "series", "now"] = "scalar"  # now: a series' period-0 cell
-    shown: Mapping[Any, float | str] | None = (
-        None  # the spec's value -> the cell's (text: a choice)
-    )
+    # the spec's value -> the cell's; texts make the cell a choice among them
+    shown: Mapping[Any, float | str] | None = None
     level: bool = False  # a series of levels: a year's value in each of its quarters, not split
     fixed: bool = False  # the generated value is the only one allowed
     of: str = ""  # a "now" input: the series whose period 0 it is
