@@ -717,7 +717,9 @@ class Place(NamedTuple):
     texts: dict[str, str]  # the text fields beside it (a fixed cost's name), for labels
 
 
-def places(values: BaseModel | None, model: type[BaseModel], path: str = "", row=None):
+def places(
+    values: BaseModel | None, model: type[BaseModel], path: str = "", row: int | None = None
+) -> Iterator[Place]:
     """Every field of a spec (``places(spec, Spec)``) with its value, depth first, in order;
     each row of a list of models in turn."""
     texts = {
