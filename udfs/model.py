@@ -25,10 +25,21 @@ import numpy as np
 
 from . import expr as X
 from .expr import Aggregate, Const, NotAvailableIf, PeriodNumber, Prev, Row, Scalar, compare
-from .spec import SCENARIOS, Spec
-
-TERMINAL_METHODS = ("None", "Perpetuity", "Exit multiple")
-DEPRECIATION_METHODS = ("Straight line", "Schedule")
+from .spec import (
+    DRIVERS,
+    SCENARIO_DRIVERS,
+    SCENARIOS,
+    SECTIONS,
+    At,
+    In,
+    Scenario,
+    Spec,
+    adjustment_names,
+    bounds,
+    metadata,
+    places,
+    walk,
+)
 
 
 @dataclass(frozen=True)
@@ -83,56 +94,107 @@ class Model:
         return next(i for i in self.inputs if i.name == name)
 
 
+#: Inputs that are not fields of the spec: the scenario selector, which of a forecast
+#: series or the build it replaces is used, and fixed settings of the calculation.
+#: Each follows the input named by ``after`` ("": first of its section).
+OTHER_INPUTS = (
+    In(
+        "Scenario",
+        "Scenario",
+        "Case",
+        "choice",
+        "Low / Base / High: drives every output",
+        value="Base",
+        choices=SCENARIOS,
+    ),
+    In(
+        "RevenueFromSeries",
+        "Revenue from the forecast series (1) or the market build (0)",
+        "Forecasts",
+        "0/1",
+        value=lambda at: at.spec.series.revenue is not None,
+    ),
+    In(
+        "COGSFromSeries",
+        "COGS from the forecast series (1) or % of revenue (0)",
+        "Forecasts",
+        "0/1",
+        value=lambda at: at.spec.series.cogs is not None,
+    ),
+    In(
+        "WCFromSeries",
+        "Working capital from the forecast series (1) or % of revenue (0)",
+        "Forecasts",
+        "0/1",
+        value=lambda at: at.spec.series.working_capital is not None,
+    ),
+    In(
+        "MidPoint",
+        "Position of a mid-period flow in its period",
+        "Finance",
+        "periods",
+        "Fixed: half a period",
+        value=0.5,
+        fixed=True,
+        after="Timing",
+        added_in="1.1",
+    ),
+    In(
+        "IRRTolerance",
+        "IRR accepted when the NPV at it is within this share of the flows' size",
+        "Finance",
+        "ratio",
+        "Relative: the NPV at the IRR against the sum of the flows' absolute present values",
+        value=1e-9,
+        minimum=0,
+        maximum=0.01,
+        after="TVShareLimit",
+        added_in="1.1",
+    ),
+    In(
+        "CheckTolerance",
+        "Tolerance of the equality checks (Checks sheet)",
+        "Checks",
+        "{cur}",
+        value=0.01,
+        minimum=0,
+    ),
+)
+
 # Scenario-adjustable drivers: key in spec.Scenario -> (input name or None for a factor, label)
-_ADJUSTED = {
-    "tam": ("TAM", "TAM, year 1"),
-    "tam_growth": ("TAMGrowth", "TAM growth"),
-    "sam_share": ("SAMShare", "SAM share of TAM"),
-    "target_share": ("TargetShare", "Target share of SAM"),
-    "price": ("Price", "Price per unit, year 1"),
-    "price_change": ("PriceChange", "Annual price change"),
-    "cogs_pct": ("COGSPct", "COGS, % of revenue"),
-    "variable_opex_pct": ("VariableOpexPct", "Variable opex, % of revenue"),
-    "fixed_opex": (None, "Fixed opex"),
-    "headcount_cost": (None, "Headcount cost"),
-    "development": (None, "Development cost"),
-    "capex": (None, "Capex"),
-    "revenue": (None, "Revenue"),
-    "discount_rate": ("DiscountRate", "Discount rate"),
-    "working_capital_pct": ("WorkingCapitalPct", "Working capital, % of revenue"),
-    "cogs": (None, "COGS forecast"),
-    "other_costs": (None, "Other costs"),
-    "working_capital": (None, "Working capital"),
-}
+_ADJUSTED = {d.key: (d.input, d.label) for d in DRIVERS}
 #: The unit of each scenario-adjusted driver that is not a factor, for its label
-#: and number format (a 10% rate shown as "10.0%", not "0").
+#: and number format (a 10% rate shown as "10.0%", not "0"). A line names a price
+#: "per unit", which the sheet shows with the currency.
 _ADJUSTED_UNITS = {
-    "TAM": "units/yr",
-    "TAMGrowth": "%",
-    "SAMShare": "%",
-    "TargetShare": "%",
-    "Price": "per unit",
-    "PriceChange": "%",
-    "COGSPct": "%",
-    "VariableOpexPct": "%",
-    "DiscountRate": "%",
-    "WorkingCapitalPct": "%",
+    d.input: "per unit" if d.unit == "{cur}/unit" else d.unit for d in DRIVERS if d.input
 }
+#: The bounds of a scenario adjustment (spec.Scenario's fields).
+_ADJUSTMENT_BOUNDS = bounds(Scenario.model_fields[SCENARIO_DRIVERS[0]])
 
 #: Series whose period-0 cell is an input of its own (the [now] section of a spec).
 #: Series -> (its period-0 input, the field of spec.now it comes from, label).
 NOW_INPUTS = {
-    "Development": ("DevelopmentNow", "development", "Development cost"),
-    "Capex": ("CapexNow", "capex", "Capital expenditure"),
-    "OtherCosts": ("OtherCostsNow", "other_costs", "Other costs"),
-    "WorkingCapitalSeries": ("WorkingCapitalNow", "working_capital", "Working capital"),
+    meta.of: (meta.name, path.rsplit(".", 1)[-1], meta.label)
+    for path, info in walk(Spec)
+    for meta in metadata(info, In)
+    if meta.kind == "now"
 }
 
 
-def adjustment_names(key: str) -> tuple[str, str]:
-    """Input names of a driver's Low and High adjustments."""
-    camel = "".join(part.capitalize() for part in key.split("_"))
-    return f"Low{camel}", f"High{camel}"
+def inputs_added_in() -> dict[str, tuple[str, ...]]:
+    """Template version -> the inputs it added (``Fixed{row}``: every row's).
+
+    A workbook of an earlier version lacks their names; its model reads them
+    at the spec's values.
+    """
+    found = [meta for _, info in walk(Spec) for meta in metadata(info, In)]
+    names = [(m.added_in, m.name) for m in (*found, *OTHER_INPUTS)]
+    names += [(d.added_in, n) for d in DRIVERS for n in adjustment_names(d.key)]
+    out: dict[str, tuple[str, ...]] = {}
+    for version, name in names:
+        out[version] = (*out.get(version, ()), name)
+    return out
 
 
 def live(key: str) -> Scalar:
@@ -151,497 +213,92 @@ def _by_period(values, spec: Spec, flow: bool = True) -> tuple[float, ...]:
 
 
 def _inputs(spec: Spec) -> list[Input]:
-    m, f, inv = spec.meta, spec.finance, spec.investment
-    market = spec.market
-    pricing = spec.pricing
-    s = spec.series
-    cur = m.currency
+    """Every input: the spec's fields as their :class:`~udfs.spec.In` declares them,
+    :data:`OTHER_INPUTS` where they follow, a Low and a High adjustment per driver;
+    grouped by Inputs section (:data:`~udfs.spec.SECTIONS`)."""
     inputs = [
-        Input(
-            "Scenario",
-            "Scenario",
-            "Case",
-            "choice",
-            "Base",
-            "Low / Base / High: drives every output",
-            kind="text",
-            choices=SCENARIOS,
-        ),
-        Input(
-            "StartYear",
-            "First year",
-            "Case",
-            "year",
-            m.start_year,
-            "The valuation date (t = 0) is 1 January of this year",
-            minimum=1990,
-            maximum=2100,
-        ),
-        Input(
-            "Horizon",
-            "Horizon",
-            "Case",
-            "years",
-            m.horizon,
-            "Fixed when the workbook is generated (it sets the timeline)",
-            minimum=m.horizon,
-            maximum=m.horizon,
-        ),
-        Input(
-            "PeriodsPerYear",
-            "Periods per year",
-            "Case",
-            "per year",
-            spec.periods_per_year,
-            "1 = annual, 4 = quarterly; fixed when the workbook is generated",
-            minimum=spec.periods_per_year,
-            maximum=spec.periods_per_year,
-        ),
-        Input(
-            "TAM",
-            "Total addressable market, year 1",
-            "Market",
-            "units/yr",
-            market.tam if market else 0.0,
-            minimum=0,
-        ),
-        Input(
-            "TAMGrowth",
-            "TAM growth",
-            "Market",
-            "%/yr",
-            market.tam_growth if market else 0.0,
-            minimum=-0.99,
-            maximum=10,
-        ),
-        Input(
-            "SAMShare",
-            "Serviceable share of TAM (SAM)",
-            "Market",
-            "%",
-            market.sam_share if market else 0.0,
-            minimum=0,
-            maximum=1,
-        ),
-        Input(
-            "TargetShare",
-            "Target share of SAM (SOM)",
-            "Market",
-            "%",
-            market.target_share if market else 0.0,
-            minimum=0,
-            maximum=1,
-        ),
-        Input(
-            "LaunchYear",
-            "First year with sales",
-            "Market",
-            "year #",
-            market.launch_year if market else 1,
-            "1 = the first year of the case",
-            minimum=1,
-            maximum=15,
-        ),
-        Input(
-            "YearsToTarget",
-            "Years from launch to the target share",
-            "Market",
-            "years",
-            market.years_to_target if market else 1,
-            minimum=1,
-            maximum=15,
-        ),
-        Input(
-            "Price",
-            "Price per unit, year 1",
-            "Pricing",
-            f"{cur}/unit",
-            pricing.price if pricing else 0.0,
-            minimum=0,
-        ),
-        Input(
-            "PriceChange",
-            "Annual price change",
-            "Pricing",
-            "%/yr",
-            pricing.price_change if pricing else 0.0,
-            minimum=-0.99,
-            maximum=10,
-        ),
-        Input(
-            "RevenueFromSeries",
-            "Revenue from the forecast series (1) or the market build (0)",
-            "Forecasts",
-            "0/1",
-            1.0 if s.revenue is not None else 0.0,
-            minimum=0,
-            maximum=1,
-        ),
-        Input(
-            "COGSFromSeries",
-            "COGS from the forecast series (1) or % of revenue (0)",
-            "Forecasts",
-            "0/1",
-            1.0 if s.cogs is not None else 0.0,
-            minimum=0,
-            maximum=1,
-        ),
-        Input(
-            "WCFromSeries",
-            "Working capital from the forecast series (1) or % of revenue (0)",
-            "Forecasts",
-            "0/1",
-            1.0 if s.working_capital is not None else 0.0,
-            minimum=0,
-            maximum=1,
-        ),
-        Input(
-            "COGSPct", "COGS, % of revenue", "Costs", "%", spec.costs.cogs_pct, minimum=0, maximum=1
-        ),
-        Input(
-            "VariableOpexPct",
-            "Variable opex, % of revenue",
-            "Costs",
-            "%",
-            spec.costs.variable_opex_pct,
-            minimum=0,
-            maximum=1,
-        ),
+        _input(meta, spec, At(spec, None, None), None, {})
+        for meta in OTHER_INPUTS
+        if not meta.after
     ]
-    for i, cost in enumerate(spec.costs.fixed, start=1):
-        inputs += [
-            Input(f"Fixed{i}", f"{cost.name}", "Fixed opex", f"{cur}/yr", cost.amount, minimum=0),
-            Input(
-                f"Fixed{i}Growth",
-                f"{cost.name}: growth",
-                "Fixed opex",
-                "%/yr",
-                cost.growth,
-                minimum=-0.99,
-                maximum=10,
-            ),
-        ]
-    for i, role in enumerate(spec.costs.headcount, start=1):
-        inputs += [
-            Input(f"Role{i}FTE", f"{role.role}: FTE", "Headcount", "FTE", role.fte, minimum=0),
-            Input(
-                f"Role{i}Cost",
-                f"{role.role}: loaded cost per FTE",
-                "Headcount",
-                f"{cur}/yr",
-                role.loaded_cost,
-                minimum=0,
-            ),
-            Input(
-                f"Role{i}CostGrowth",
-                f"{role.role}: cost growth",
-                "Headcount",
-                "%/yr",
-                role.cost_growth,
-                minimum=-0.99,
-                maximum=10,
-            ),
-        ]
-    method = "Schedule" if inv.depreciation == "schedule" else "Straight line"
-    inputs += [
-        Input(
-            "DepreciationMethod",
-            "Depreciation method",
-            "Investment",
-            "choice",
-            method,
-            kind="text",
-            choices=DEPRECIATION_METHODS if inv.depreciation_schedule else ("Straight line",),
-        ),
-        Input(
-            "DepreciationLife",
-            "Depreciation life (straight line)",
-            "Investment",
-            "years",
-            inv.depreciation_life,
-            minimum=1,
-            maximum=30,
-        ),
-    ]
-    for k, share in enumerate(inv.depreciation_schedule, start=1):
-        inputs += [
-            Input(
-                f"DepreciationYear{k}",
-                f"Depreciation schedule, year {k}",
-                "Investment",
-                "% of capex",
-                share,
-                minimum=0,
-                maximum=1,
-            ),
-            Input(
-                f"DepreciationAge{k}",
-                f"Depreciation schedule, year {k}: age",
-                "Investment",
-                "years",
-                k,
-                "The capex vintage this share applies to (1 = year bought)",
-                minimum=k,
-                maximum=k,
-            ),
-        ]
-    inputs += [
-        Input(
-            "SalvageValue",
-            "Salvage value at the end of the horizon",
-            "Investment",
-            cur,
-            inv.salvage_value,
-            "Taxed on the gain over book value",
-            minimum=0,
-        ),
-        Input(
-            "DiscountRate",
-            "Discount rate",
-            "Finance",
-            "%/yr",
-            f.discount_rate,
-            minimum=-0.99,
-            maximum=1,
-        ),
-        Input("TaxRate", "Tax rate", "Finance", "%", f.tax_rate, minimum=0, maximum=1),
-        Input(
-            "CarryForwardLosses",
-            "Losses carried forward (1) or credited now (0)",
-            "Finance",
-            "0/1",
-            1.0 if f.losses == "carry_forward" else 0.0,
-            "0: a loss year earns a tax credit against the company's other profits",
-            minimum=0,
-            maximum=1,
-        ),
-        Input(
-            "WorkingCapitalPct",
-            "Working capital, % of annual revenue",
-            "Finance",
-            "%",
-            f.working_capital_pct,
-            "Negative when customers pay in advance",
-            minimum=-1,
-            maximum=2,
-        ),
-        Input(
-            "TerminalMethod",
-            "Terminal value",
-            "Finance",
-            "choice",
-            {"none": "None", "perpetuity": "Perpetuity", "exit_multiple": "Exit multiple"}[
-                f.terminal_value
-            ],
-            kind="text",
-            choices=TERMINAL_METHODS,
-        ),
-        Input(
-            "TerminalGrowth",
-            "Terminal growth (perpetuity)",
-            "Finance",
-            "%/yr",
-            f.terminal_growth,
-            minimum=-0.5,
-            maximum=0.2,
-        ),
-        Input(
-            "ExitMultiple",
-            "Exit multiple of final-year EBITDA",
-            "Finance",
-            "x",
-            f.exit_multiple,
-            minimum=0,
-            maximum=100,
-        ),
-        Input(
-            "Timing",
-            "Timing of the operating years' flows",
-            "Finance",
-            "choice",
-            "Mid" if f.timing == "mid" else "End",
-            "End: discounted from the end of each period; Mid: from its middle. "
-            "Period 0 (now) is always at t = 0",
-            kind="text",
-            choices=("End", "Mid"),
-        ),
-        Input(
-            "MidPoint",
-            "Position of a mid-period flow in its period",
-            "Finance",
-            "periods",
-            0.5,
-            "Fixed: half a period",
-            minimum=0.5,
-            maximum=0.5,
-        ),
-        Input(
-            "ReleaseWorkingCapital",
-            "Working capital released in the last period (1) or kept (0)",
-            "Finance",
-            "0/1",
-            1.0 if f.release_working_capital else 0.0,
-            "Applies only without a terminal value; with one, working capital stays",
-            minimum=0,
-            maximum=1,
-        ),
-        Input(
-            "MaintenanceCapex",
-            "Steady-state capex per year (terminal value)",
-            "Finance",
-            f"{cur}/yr",
-            f.maintenance_capex,
-            "The terminal year uses the larger of this and its depreciation",
-            minimum=0,
-        ),
-        Input(
-            "TVShareLimit",
-            "Flag a terminal value above this share of NPV",
-            "Finance",
-            "%",
-            f.terminal_value_share_limit,
-            minimum=0,
-            maximum=1,
-        ),
-        Input(
-            "IRRTolerance",
-            "IRR accepted when the NPV at it is within this share of the flows' size",
-            "Finance",
-            "ratio",
-            1e-9,
-            "Relative: the NPV at the IRR against the sum of the flows' absolute present values",
-            minimum=0,
-            maximum=0.01,
-        ),
-        Input(
-            "IRRGuess",
-            "IRR guess (used when MIRR does not exist)",
-            "Finance",
-            "%",
-            f.irr_guess,
-            minimum=-0.99,
-            maximum=10,
-        ),
-    ]
-    for k, gate in enumerate(spec.risk.gates, start=1):
-        inputs += [
-            Input(
-                f"Gate{k}Probability",
-                f"{gate.name}: probability of passing",
-                "Risk",
-                "%",
-                gate.probability,
-                minimum=0,
-                maximum=1,
-            ),
-            Input(
-                f"Gate{k}Year",
-                f"{gate.name}: decided at the end of year",
-                "Risk",
-                "year #",
-                gate.until_year,
-                minimum=0,
-                maximum=spec.meta.horizon,
-            ),
-        ]
-    for key, (_, label) in _ADJUSTED.items():
-        low_name, high_name = adjustment_names(key)
-        low = getattr(spec.scenarios.low, key)
-        high = getattr(spec.scenarios.high, key)
-        inputs += [
-            Input(
-                low_name,
-                f"{label}: Low adjustment",
-                "Scenarios",
-                "% change",
-                low,
-                minimum=-0.99,
-                maximum=10,
-            ),
-            Input(
-                high_name,
-                f"{label}: High adjustment",
-                "Scenarios",
-                "% change",
-                high,
-                minimum=-0.99,
-                maximum=10,
-            ),
-        ]
-    inputs.append(
-        Input(
-            "CheckTolerance",
-            "Tolerance of the equality checks (Checks sheet)",
-            "Checks",
-            cur,
-            0.01,
-            minimum=0,
-        )
-    )
-    capex = s.capex if s.capex is not None else inv.capex
-    for name, field_name, label in NOW_INPUTS.values():
-        value = getattr(spec.now, field_name)
-        inputs.append(Input(name, f"{label} now (t = 0)", "Series", cur, value, kind="now"))
-    inputs += [
-        Input(
-            "Development",
-            "Development cost (expensed)",
-            "Series",
-            f"{cur}/period",
-            _by_period(inv.development, spec),
-            kind="series",
-        ),
-        Input(
-            "Capex",
-            "Capital expenditure",
-            "Series",
-            f"{cur}/period",
-            _by_period(capex, spec),
-            kind="series",
-        ),
-        Input(
-            "RevenueSeries",
-            "Revenue forecast",
-            "Series",
-            f"{cur}/period",
-            _by_period(s.revenue or [], spec),
-            kind="series",
-        ),
-        Input(
-            "COGSSeries",
-            "COGS forecast (positive)",
-            "Series",
-            f"{cur}/period",
-            _by_period(s.cogs or [], spec),
-            kind="series",
-        ),
-        Input(
-            "OtherCosts",
-            "Other costs (positive)",
-            "Series",
-            f"{cur}/period",
-            _by_period(s.other_costs or [], spec),
-            kind="series",
-        ),
-        Input(
-            "WorkingCapitalSeries",
-            "Working capital level forecast",
-            "Series",
-            cur,
-            _by_period(s.working_capital or [], spec, flow=False),
-            kind="series",
-        ),
-        Input(
-            "Baseline",
-            "Baseline free cash flow (do nothing)"
-            + (f": {spec.baseline.description}" if spec.baseline.description else ""),
-            "Series",
-            f"{cur}/period",
-            _by_period(spec.baseline.cash_flows, spec),
-            kind="series",
-        ),
-    ]
+    for place in places(spec, Spec):
+        declared = metadata(place.info, In)
+        if isinstance(place.value, list) and any(m.kind == "scalar" for m in declared):
+            # a list of numbers (a depreciation schedule): its inputs, row by row
+            inputs += [
+                _input(meta, spec, At(spec, item, k), place.info, place.texts)
+                for k, item in enumerate(place.value, start=1)
+                for meta in declared
+            ]
+        else:
+            at = At(spec, place.value, place.row)
+            inputs += [_input(meta, spec, at, place.info, place.texts) for meta in declared]
+    for meta in OTHER_INPUTS:
+        if meta.after:
+            at = next(i for i, item in enumerate(inputs) if item.name == meta.after) + 1
+            inputs.insert(at, _input(meta, spec, At(spec, None, None), None, {}))
+    low, high = _ADJUSTMENT_BOUNDS.get("gt", _ADJUSTMENT_BOUNDS.get("ge")), _ADJUSTMENT_BOUNDS["le"]
+    for d in DRIVERS:
+        for scenario, name in zip(("Low", "High"), adjustment_names(d.key), strict=True):
+            value = getattr(getattr(spec.scenarios, scenario.lower()), d.key)
+            inputs.append(
+                Input(
+                    name,
+                    f"{d.label}: {scenario} adjustment",
+                    "Scenarios",
+                    "% change",
+                    value,
+                    minimum=low,
+                    maximum=high,
+                )
+            )
+    # A "now" input opens its series' row: listed first, as the Inputs sheet reads them.
+    inputs.sort(key=lambda i: (SECTIONS.index(i.section), i.kind != "now"))
     return inputs
+
+
+def _input(meta: In, spec: Spec, at: At, info, texts: dict) -> Input:
+    """The :class:`Input` an :class:`~udfs.spec.In` declares, at ``at`` in ``spec``.
+
+    A field left out with its section (market, pricing) reads as the value
+    nearest zero that it allows; a series left out as zeros.
+    """
+
+    def given(x):
+        return x(at) if callable(x) else x
+
+    limits = bounds(info) if info is not None else {}
+    low, high = limits.get("ge", limits.get("gt")), limits.get("le", limits.get("lt"))
+    value = at.value if meta.value is None else given(meta.value)
+    if meta.kind == "series":
+        value = _by_period(value or [], spec, flow=not meta.level)
+    elif value is None:
+        value = max(0, low) if low is not None else 0.0
+    elif meta.shown is not None:
+        value = meta.shown[value]
+        numbers = [v for v in meta.shown.values() if not isinstance(v, str)]
+        low, high = (min(numbers), max(numbers)) if numbers else (None, None)
+    elif isinstance(value, bool):
+        value, low, high = float(value), 0, 1
+    text = isinstance(value, str)
+    if meta.fixed:
+        low = high = value
+    low = low if meta.minimum is None else given(meta.minimum)
+    high = high if meta.maximum is None else given(meta.maximum)
+    words = {**texts, "cur": spec.meta.currency, "row": at.row}
+    return Input(
+        meta.name.format(**words),
+        # an empty text field beside it leaves no dangling colon ("Baseline: ")
+        meta.label.format(**words).removesuffix(": "),
+        meta.section,
+        meta.unit.format(**words),
+        value,
+        meta.note.format(**words),
+        kind="text" if text else meta.kind,
+        choices=tuple(given(meta.choices) or (meta.shown or {}).values()) if text else (),
+        minimum=None if text else low,
+        maximum=None if text else high,
+    )
 
 
 def _drivers(spec: Spec) -> list[Line]:

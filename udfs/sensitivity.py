@@ -17,25 +17,10 @@ from scipy.optimize import brentq
 
 from .errors import InputError
 from .model import _ADJUSTED, NOW_INPUTS, Model, adjustment_names, evaluate_trials, input_values
-from .spec import SCENARIO_DRIVERS
+from .spec import DRIVERS, SCENARIO_DRIVERS
 
-#: Tornado labels of the drivers.
-TORNADO_DRIVERS = {
-    "tam": "Market size (TAM)",
-    "target_share": "Target market share",
-    "price": "Price",
-    "revenue": "Revenue forecast",
-    "cogs_pct": "COGS %",
-    "cogs": "COGS forecast",
-    "variable_opex_pct": "Variable opex %",
-    "fixed_opex": "Fixed opex",
-    "headcount_cost": "Headcount cost",
-    "other_costs": "Other costs",
-    "development": "Development cost",
-    "capex": "Capex",
-    "working_capital": "Working capital",
-    "discount_rate": "Discount rate",
-}
+#: Tornado labels of the drivers: their scenario labels.
+TORNADO_DRIVERS = {d.key: d.label for d in DRIVERS}
 DEFAULT_SWING = 0.20  # +/- 20% where the spec's scenarios leave a driver alone
 
 

@@ -28,11 +28,11 @@ import numpy as np
 
 from udfs.errors import BizcaseError
 from udfs.expr import column_index, column_letter
-from udfs.model import Input, Model, build_model
+from udfs.model import Input, Model, build_model, inputs_added_in
 from udfs.spec import SpecError, parse_spec
 
 from .layout import META, position
-from .version import TEMPLATE_VERSION
+from .version import TEMPLATE_VERSION, migrate
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -109,7 +109,8 @@ def read_case(source: CellSource, where: str) -> BusinessCaseFile:
 
 
 def recorded_model(where: str | Path, version: str, spec_json: str) -> Model:
-    """The model a workbook was generated from, as its hidden _bizcase sheet records it."""
+    """The model a workbook was generated from, as its hidden _bizcase sheet records it
+    (the spec migrated from the template version that recorded it)."""
     if _version(version) is None:
         raise WorkbookError(f"{where}, _bizcase!B1: the template version is damaged: {version!r}")
     if _version(version) > _version(TEMPLATE_VERSION):
@@ -118,7 +119,7 @@ def recorded_model(where: str | Path, version: str, spec_json: str) -> Model:
             f"({TEMPLATE_VERSION}); upgrade bizcase"
         )
     try:
-        spec = parse_spec(json.loads(spec_json), f"{where} (_bizcase!B4)")
+        spec = parse_spec(migrate(json.loads(spec_json), version), f"{where} (_bizcase!B4)")
     except json.JSONDecodeError as e:
         raise WorkbookError(f"{where}, _bizcase!B4: the recorded spec is damaged ({e})") from None
     except SpecError as e:
@@ -126,35 +127,18 @@ def recorded_model(where: str | Path, version: str, spec_json: str) -> Model:
     return build_model(spec)
 
 
-#: Inputs a template version added: a workbook of an earlier version lacks their
-#: names, and its model reads them at the spec's defaults.
-ADDED_IN = {
-    "1.1": (
-        "Timing",
-        "MidPoint",
-        "ReleaseWorkingCapital",
-        "MaintenanceCapex",
-        "TVShareLimit",
-        "IRRTolerance",
-        "DevelopmentNow",
-        "CapexNow",
-        "OtherCostsNow",
-        "WorkingCapitalNow",
-        "LowCogs",
-        "HighCogs",
-        "LowOtherCosts",
-        "HighOtherCosts",
-        "LowWorkingCapital",
-        "HighWorkingCapital",
-    ),
-}
+#: Inputs a template version added (from each input's ``added_in``): a workbook of
+#: an earlier version lacks their names, and its model reads them at the spec's values.
+ADDED_IN = inputs_added_in()
 
 
 def added_since(input_name: str, version: str) -> bool:
     """Whether a workbook of template ``version`` predates the input ``input_name``."""
     return any(
-        input_name in names and _version(version) < _version(added)
+        re.fullmatch(re.escape(name).replace(r"\{row\}", r"\d+"), input_name)
+        and _version(version) < _version(added)
         for added, names in ADDED_IN.items()
+        for name in names
     )
 
 
