@@ -13,6 +13,7 @@ constant must come from an input (the FAST standard's "no hard-coded numbers").
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,8 +54,10 @@ class Expr:
     def __pow__(self, other):
         return Op("^", self, wrap(other))
 
-    def refs(self) -> set[str]:
-        """Names of lines and drivers this expression reads in the same period."""
+    def refs(self) -> set:
+        """What this expression reads, in any period: names of inputs, drivers and
+        lines, and :class:`Result` nodes. The engine computes whole rows at once, so
+        everything read (a previous period's value too) must be computed first."""
         return set()
 
 
@@ -65,11 +68,12 @@ def wrap(value) -> Expr:
 class Context:
     """What evaluation and rendering need to resolve names.
 
-    ``values`` maps line/driver/input names to arrays (rows: (trials, periods
-    + 1), period 0 first; scalars: (trials, 1)). ``cells`` maps scalar names to
-    absolute cell references, ``rows`` maps row names to (sheet prefix, row
-    number), ``column_letter`` is the period column being rendered and
-    ``first_column`` the column of period 0.
+    ``values`` maps line/driver/input names and :class:`Result` nodes to arrays
+    (rows: (trials, periods + 1), period 0 first; scalars: (trials, 1)).
+    ``cells`` maps scalar names and results to cell references, ``rows`` maps row
+    names to (sheet prefix, row number), ``column_letter`` is the period column
+    being rendered and ``first_column`` the column of period 0; ``whole_rows``
+    is set inside :class:`RowSum`, where a row renders as its whole range.
     """
 
     def __init__(
@@ -87,6 +91,7 @@ class Context:
         self.column_letter = column_letter
         self.first_column = first_column
         self.last_column = last_column
+        self.whole_rows = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,8 @@ class Row(Expr):
 
     def excel(self, ctx):
         prefix, row = ctx.rows[self.name]
+        if ctx.whole_rows:  # inside RowSum: the whole row, as an array
+            return f"{prefix}${ctx.first_column}${row}:${ctx.last_column}${row}"
         return f"{prefix}{ctx.column_letter}{row}"
 
     def refs(self):
@@ -160,7 +167,10 @@ class Prev(Expr):
 
     def excel(self, ctx):
         prefix, row = ctx.rows[self.name]
-        return f"{prefix}{_previous_column(ctx.column_letter)}{row}"
+        return f"{prefix}{_previous_column(_period_column(ctx))}{row}"
+
+    def refs(self):
+        return {self.name}
 
 
 @dataclass(frozen=True)
@@ -174,7 +184,7 @@ class CumSum(Expr):
 
     def excel(self, ctx):
         prefix, row = ctx.rows[self.name]
-        return f"SUM({prefix}${ctx.first_column}{row}:{ctx.column_letter}{row})"
+        return f"SUM({prefix}${ctx.first_column}{row}:{_period_column(ctx)}{row})"
 
     def refs(self):
         return {self.name}
@@ -191,7 +201,7 @@ class RunMax(Expr):
 
     def excel(self, ctx):
         prefix, row = ctx.rows[self.name]
-        return f"MAX({prefix}${ctx.first_column}{row}:{ctx.column_letter}{row})"
+        return f"MAX({prefix}${ctx.first_column}{row}:{_period_column(ctx)}{row})"
 
     def refs(self):
         return {self.name}
@@ -221,13 +231,13 @@ class Lag(Expr):
     def excel(self, ctx):
         prefix, row = ctx.rows[self.name]
         p_prefix, p_row = ctx.rows[self.period_row]
-        t = f"{p_prefix}{ctx.column_letter}${p_row}"
+        t = f"{p_prefix}{_period_column(ctx)}${p_row}"
         k = self.periods.excel(ctx)
         rng = f"{prefix}${ctx.first_column}{row}:${ctx.last_column}{row}"
         return f"IF({t}-({k})>=0,INDEX({rng},{t}-({k})+1),0)"
 
     def refs(self):
-        return self.periods.refs() | {self.period_row}
+        return self.periods.refs() | {self.name, self.period_row}
 
 
 @dataclass(frozen=True)
@@ -239,6 +249,7 @@ class PeriodNumber(Expr):
         return np.arange(0, n + 1, dtype=float)[None, :]
 
     def excel(self, ctx):
+        _period_column(ctx)
         return f"COLUMN()-COLUMN(${ctx.first_column}$1)"
 
 
@@ -330,6 +341,9 @@ class Fn(Expr):
         raise ValueError(self.name)
 
     def excel(self, ctx):
+        if ctx.whole_rows and self.name != "ABS":
+            # Inside SUMPRODUCT, IF/MAX/MIN would not work element by element.
+            raise ValueError(f"{self.name} inside a sum over the periods")
         args = ",".join(a.excel(ctx) for a in self.args)
         if self.name == "ROUNDUP":
             args += ",0"
@@ -393,7 +407,7 @@ def roundup(a) -> Expr:
 class Aggregate(Expr):
     """A function of whole rows, giving one value per trial (an output).
 
-    ``kind``: SUM, MIN, MAX, SUMIF_POS, SUMIF_NEG, SUMPRODUCT, IRR, IRR_FROM_1 (the
+    ``kind``: SUM, LAST (the last period's value), MIN, MAX, SUMIF_POS, SUMIF_NEG, SUMPRODUCT, IRR, IRR_FROM_1 (the
     row without its first column), MIRR, and
     on flows with their times (rows: flows, times in periods; ``x`` a periodic
     rate): PV_AT = sum(f (1+x)^-t), PV_AT_NEG the same over outflows, ABS_PV_AT
@@ -413,6 +427,8 @@ class Aggregate(Expr):
         k = self.kind
         if k == "SUM":
             out = data[0].sum(axis=-1)
+        elif k == "LAST":
+            out = data[0][..., -1]
         elif k == "MIN":
             out = data[0].min(axis=-1)
         elif k == "MAX":
@@ -455,6 +471,9 @@ class Aggregate(Expr):
         k = self.kind
         if k == "SUM":
             return f"SUM({ranges[0]})"
+        if k == "LAST":
+            prefix, row = ctx.rows[self.rows[0]]
+            return f"{prefix}${ctx.last_column}${row}"
         if k == "MIN":
             return f"MIN({ranges[0]})"
         if k == "MAX":
@@ -531,6 +550,162 @@ class NotAvailableIf(Expr):
         return self.condition.refs() | self.value.refs()
 
 
+@dataclass(frozen=True)
+class Result(Expr):
+    """A value computed once per trial from whole rows: an output, or a part of a check.
+
+    Results are named apart from inputs, drivers and lines (the output IRRGuess
+    and the input IRRGuess are two things); the node itself is the key under
+    which ``ctx.values`` holds the value and ``ctx.cells`` the cell. ``scenario``
+    names a copy of the model evaluated for that scenario (the workbook's
+    ScenarioCalcs blocks); None is the selected scenario.
+    """
+
+    name: str
+    scenario: str | None = None
+
+    def evaluate(self, ctx):
+        return ctx.values[self]
+
+    def excel(self, ctx):
+        return ctx.cells[self]
+
+    def refs(self):
+        return {self}
+
+    def __str__(self):
+        return f"{self.name} ({self.scenario})" if self.scenario else self.name
+
+
+@dataclass(frozen=True)
+class Match(Expr):
+    """The 1-based position of a text in a list, ``MATCH(text, list, 0)``.
+
+    Case-insensitive, as Excel's MATCH is; nan (#N/A) when the text is not in the
+    list. ``list_name`` is the key of the list's cells in ``ctx.cells``.
+
+    Examples
+    --------
+    >>> ctx = Context({"Scenario": "high"}, {"Scenario": "In_Scenario", "List": "List_S"})
+    >>> node = Match(Scalar("Scenario"), ("Low", "Base", "High"), "List")
+    >>> float(node.evaluate(ctx)), node.excel(ctx)
+    (3.0, 'MATCH(In_Scenario,List_S,0)')
+    """
+
+    value: Expr
+    options: tuple[str, ...]
+    list_name: str
+
+    def evaluate(self, ctx):
+        text = str(self.value.evaluate(ctx)).lower()
+        folded = [o.lower() for o in self.options]
+        return np.float64(folded.index(text) + 1 if text in folded else np.nan)
+
+    def excel(self, ctx):
+        return f"MATCH({self.value.excel(ctx)},{ctx.cells[self.list_name]},0)"
+
+    def refs(self):
+        return self.value.refs()
+
+
+@dataclass(frozen=True)
+class RowSum(Expr):
+    """The sum over the periods of an expression of rows, ``SUMPRODUCT(expr)``.
+
+    The rows render as whole ranges, so only arithmetic, comparisons and ABS may
+    appear inside (IF, MAX and MIN would not work element by element).
+
+    Examples
+    --------
+    >>> ctx = Context({"__periods__": 2, "a": np.array([[1.0, 2.0, 3.0]]), "k": 2.0},
+    ...               {"k": "In_K"}, {"a": ("Calc!", 7)}, first_column="E", last_column="G")
+    >>> node = RowSum(compare(">=", Row("a"), Scalar("k")) * Row("a"))
+    >>> float(node.evaluate(ctx)[0, 0]), node.excel(ctx)
+    (5.0, 'SUMPRODUCT((((Calc!$E$7:$G$7>=In_K)*1)*Calc!$E$7:$G$7))')
+    """
+
+    operand: Expr
+
+    def evaluate(self, ctx):
+        v = np.asarray(self.operand.evaluate(ctx), dtype=float)
+        shape = np.broadcast_shapes(v.shape, (1, ctx.values["__periods__"] + 1))
+        return np.broadcast_to(v, shape).sum(axis=-1, keepdims=True)
+
+    def excel(self, ctx):
+        whole = copy.copy(ctx)
+        whole.whole_rows = True
+        return f"SUMPRODUCT({self.operand.excel(whole)})"
+
+    def refs(self):
+        return self.operand.refs()
+
+
+@dataclass(frozen=True)
+class IsNumber(Expr):
+    """1 where a value exists (a finite number; not an error value in Excel), else 0."""
+
+    operand: Expr
+
+    def evaluate(self, ctx):
+        return np.isfinite(np.asarray(self.operand.evaluate(ctx), dtype=float)).astype(float)
+
+    def excel(self, ctx):
+        return f"(ISNUMBER({self.operand.excel(ctx)})*1)"
+
+    def refs(self):
+        return self.operand.refs()
+
+
+@dataclass(frozen=True)
+class ErrorCount(Expr):
+    """How many cells of some rows hold no number: nan or inf in the engine, an error
+    value in Excel, ``SUMPRODUCT(ISERROR(range)*1)``.
+
+    The workbook's range runs from the first to the last of the rows (on one
+    sheet), so anything between them counts too: give it the rows of a whole block.
+    """
+
+    rows: tuple[str, ...]
+
+    def evaluate(self, ctx):
+        bad = [np.sum(~np.isfinite(ctx.values[r]), axis=-1, keepdims=True) for r in self.rows]
+        return np.sum(bad, axis=0).astype(float)
+
+    def excel(self, ctx):
+        placed = [ctx.rows[r] for r in self.rows]
+        prefix = placed[0][0]
+        if any(p != prefix for p, _ in placed):
+            raise ValueError("rows counted for errors lie on different sheets")
+        first, last = min(r for _, r in placed), max(r for _, r in placed)
+        return (
+            f"SUMPRODUCT(ISERROR({prefix}${ctx.first_column}${first}:${ctx.last_column}${last})*1)"
+        )
+
+    def refs(self):
+        return set(self.rows)
+
+
+@dataclass(frozen=True)
+class ChangedSince(Expr):
+    """How many inputs differ from a copy of them taken at a snapshot.
+
+    ``pairs`` are keys of ``ctx.cells`` naming (live range, copied range), rendered
+    ``SUMPRODUCT((live<>copy)*1)+...``. The engine keeps no copies: it computes
+    what the snapshot holds (the sensitivity table) from the very inputs it is
+    given, so in the engine nothing has changed since: 0.
+    """
+
+    pairs: tuple[tuple[str, str], ...]
+
+    def evaluate(self, ctx):
+        return np.float64(0.0)
+
+    def excel(self, ctx):
+        return "+".join(
+            f"SUMPRODUCT(({ctx.cells[live]}<>{ctx.cells[copied]})*1)" for live, copied in self.pairs
+        )
+
+
 def column_letter(index: int) -> str:
     """1 -> A, 27 -> AA (Excel's column names)."""
     letters = ""
@@ -546,6 +721,13 @@ def column_index(letters: str) -> int:
     for char in letters:
         index = index * 26 + ord(char) - 64
     return index
+
+
+def _period_column(ctx) -> str:
+    """The column being rendered; a line of one period has none inside a row sum."""
+    if ctx.whole_rows:
+        raise ValueError("a line of one period (previous, running, lagged) inside a row sum")
+    return ctx.column_letter
 
 
 def _previous_column(letter: str) -> str:

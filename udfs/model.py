@@ -24,7 +24,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import expr as X
-from .expr import Aggregate, Const, NotAvailableIf, PeriodNumber, Prev, Row, Scalar, compare
+from .errors import BizcaseError
+from .expr import (
+    Aggregate,
+    Const,
+    NotAvailableIf,
+    PeriodNumber,
+    Prev,
+    Result,
+    Row,
+    Scalar,
+    compare,
+)
 from .spec import SCENARIOS, Spec
 
 TERMINAL_METHODS = ("None", "Perpetuity", "Exit multiple")
@@ -62,11 +73,50 @@ class Line:
 
 @dataclass(frozen=True)
 class Output:
-    name: str  # the defined name is "Out_" + name (or a helper without prefix)
+    name: str  # the defined name is "Out_" + name (or "Calc_" + name for a helper)
     label: str
     unit: str
     expr: X.Expr
     public: bool = True
+
+    @property
+    def result(self) -> Result:
+        """The reference other expressions read this output through."""
+        return Result(self.name)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A fact the model's lines must agree with, recomputed by another route.
+
+    ``value`` is the figure as the model gives it, ``other`` the same figure by
+    another route (None when the check is a condition on ``value`` alone), and
+    their difference follows. ``ok`` is 1 when the check passes and 0 when it
+    fails; it reads the check's own parts through :meth:`part`, so the Checks
+    sheet shows the figures the verdict comes from. A warning (a judgement, not
+    an error) stays out of the master check.
+    """
+
+    name: str
+    label: str
+    unit: str
+    value: X.Expr
+    ok: X.Expr
+    other: X.Expr | None = None
+    warning: bool = False
+
+    @staticmethod
+    def part(check: str, which: str) -> Result:
+        """The ``which`` (value, other, difference, ok) of the check named ``check``."""
+        return Result(f"{check}.{which}")
+
+    def parts(self) -> list[tuple[str, X.Expr]]:
+        """Each part's name and expression, in the order they are computed."""
+        parts = [("value", self.value)]
+        if self.other is not None:
+            value, other = self.part(self.name, "value"), self.part(self.name, "other")
+            parts += [("other", self.other), ("difference", value - other)]
+        return [*parts, ("ok", self.ok)]
 
 
 @dataclass
@@ -78,6 +128,7 @@ class Model:
     drivers: list[Line] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
 
     def input(self, name: str) -> Input:
         return next(i for i in self.inputs if i.name == name)
@@ -644,6 +695,18 @@ def _inputs(spec: Spec) -> list[Input]:
     return inputs
 
 
+#: The key (in a rendering context's cells) of the list of scenario names.
+SCENARIO_LIST = "ScenarioList"
+
+
+def _scenario_number() -> X.Expr:
+    """1 Low, 2 Base, 3 High: where the Scenario input sits in the list of scenarios.
+
+    A copy of the model for one scenario renders its own cell as ``Scenario``.
+    """
+    return X.Match(Scalar("Scenario"), SCENARIOS, SCENARIO_LIST)
+
+
 def _drivers(spec: Spec) -> list[Line]:
     index = Scalar("scenario_index")
     drivers = [
@@ -652,9 +715,9 @@ def _drivers(spec: Spec) -> list[Line]:
             "Scenario number (1 Low, 2 Base, 3 High)",
             "Drivers",
             "#",
-            X.Const(0.0),
+            _scenario_number(),
             scalar=True,
-        ),  # rendered per block: MATCH(scenario, list, 0)
+        ),
         Line(
             "periods_total",
             "Periods in the horizon",
@@ -1281,7 +1344,7 @@ def _outputs() -> list[Output]:
     no_pv_outflow = compare("=", Aggregate("SUMIF_NEG", ("discounted_fcf",)), 0)
     horizon = s("periods_total")
     irr_steps = []
-    previous = s("IRRStart_out")
+    previous = Result("IRRStart")
     for k in range(1, IRR_STEPS + 1):
         irr_steps.append(
             Output(
@@ -1292,7 +1355,7 @@ def _outputs() -> list[Output]:
                 public=False,
             )
         )
-        previous = s(f"IRRStep{k}_out")
+        previous = Result(f"IRRStep{k}")
     pv_outflows = _present_value(rate, "PV_AT_NEG")
     fv_inflows = Aggregate("FV_AT_POS", ("operating_fcf", "time_periods"), (rate, horizon)) + (
         Aggregate("FV_AT_POS", ("terminal_value", "period"), (rate, horizon))
@@ -1323,8 +1386,8 @@ def _outputs() -> list[Output]:
             # A zero now-column can stall Excel's and LibreOffice's iteration where
             # the flows from period 1 converge; they share the root then.
             X.IfError(
-                Aggregate("IRR", ("incremental_fcf",), (s("IRRGuess_out"),)),
-                Aggregate("IRR_FROM_1", ("incremental_fcf",), (s("IRRGuess_out"),)),
+                Aggregate("IRR", ("incremental_fcf",), (Result("IRRGuess"),)),
+                Aggregate("IRR_FROM_1", ("incremental_fcf",), (Result("IRRGuess"),)),
             ),
             public=False,
         ),
@@ -1402,8 +1465,139 @@ def _outputs() -> list[Output]:
             "Terminal value's share of NPV",
             "%",
             NotAvailableIf(
-                compare("=", s("NPV_out"), 0), Aggregate("SUM", ("pv_terminal",)) / s("NPV_out")
+                compare("=", Result("NPV"), 0),
+                Aggregate("SUM", ("pv_terminal",)) / Result("NPV"),
             ),
+        ),
+    ]
+
+
+#: The workbook's sensitivity snapshot: (the live inputs, their copy when the
+#: tornado was computed), as keys of a rendering context's cells.
+SNAPSHOT_PAIRS = (
+    ("Snap_Inputs", "Snap_InputsAtSnapshot"),
+    ("Snap_Series", "Snap_SeriesAtSnapshot"),
+)
+
+
+def _checks(spec: Spec, lines: list[Line]) -> list[Check]:
+    """Facts the lines must agree with, each recomputed by a route of its own."""
+    tolerance = Scalar("CheckTolerance")
+    part = Check.part
+
+    def total(name: str) -> X.Expr:
+        return Aggregate("SUM", (name,))
+
+    def equal(name: str, label: str, value, other, applies=None) -> Check:
+        within = compare("<=", X.fabs(part(name, "difference")), tolerance)
+        ok = within if applies is None else X.fif(applies, within, 1)
+        return Check(name, label, "currency", value, ok, other)
+
+    # Depreciation by a closed form: each period's capex in service times the
+    # share of it written off by the end of the horizon.
+    age = Scalar("periods_total") - Row("period") + 1
+    used = age / (Scalar("DepreciationLife") * Scalar("PeriodsPerYear"))
+    in_service = Row("capex_in_service")
+    depreciable = X.RowSum(in_service * (compare(">=", used, 1) + compare("<", used, 1) * used))
+    schedule = spec.investment.depreciation_schedule
+    if schedule:
+        shares = None
+        for k in range(1, len(schedule) + 1):
+            share = Scalar(f"DepreciationYear{k}") * compare(
+                ">=", age, Scalar(f"DepreciationAge{k}")
+            )
+            shares = share if shares is None else shares + share
+        depreciable = X.fif(
+            compare("=", Scalar("DepreciationMethod"), X.Text("Schedule")),
+            X.RowSum(in_service * shares),
+            depreciable,
+        )
+    npv = {name: Result("NPV", name) for name in SCENARIOS}
+    by_lines = total("revenue")
+    for name in ("cogs", "opex", "tax", "capex"):
+        by_lines = by_lines + total(name)
+    by_lines = by_lines - Aggregate("LAST", ("wc_level",))
+    for name in ("salvage", "salvage_tax", "terminal_value"):
+        by_lines = by_lines + total(name)
+    return [
+        Check(
+            "selector",
+            "The scenario selector holds Low, Base or High",
+            "#",
+            _scenario_number(),
+            X.IsNumber(part("selector", "value")),
+        ),
+        equal(
+            "cash",
+            "Cash by another route: revenue + COGS + opex + tax + capex - closing working "
+            "capital + salvage after tax + terminal value = total free cash flow",
+            total("fcf"),
+            by_lines,
+        ),
+        equal(
+            "depreciation",
+            "Depreciation to date = capex in service x the share of its life that has "
+            "passed (computed from the inputs, not the depreciation rows)",
+            total("depreciation"),
+            depreciable,
+        ),
+        equal(
+            "working_capital",
+            "Working capital is released by the end (no terminal value, release on): "
+            "its changes add up to zero",
+            total("wc_change"),
+            Const(0.0),
+            applies=Scalar("ReleaseWorkingCapital")
+            * compare("=", Scalar("TerminalMethod"), X.Text("None")),
+        ),
+        equal(
+            "scenarios",
+            "The live scenario table agrees with the selected scenario (NPV)",
+            Result("NPV"),
+            X.Choose(_scenario_number(), tuple(npv[name] for name in SCENARIOS)),
+        ),
+        Check(
+            "ordered",
+            "Low NPV <= Base NPV <= High NPV (scenarios ordered as named): the smaller step up",
+            "currency",
+            X.fmin(npv["Base"] - npv["Low"], npv["High"] - npv["Base"]),
+            compare(">=", part("ordered", "value"), 0),
+        ),
+        Check(
+            "stale",
+            "The Sensitivity snapshot is current (no input changed since it was computed): "
+            "inputs changed",
+            "#",
+            X.ChangedSince(SNAPSHOT_PAIRS),
+            compare("=", part("stale", "value"), 0),
+        ),
+        Check(
+            "errors",
+            "No error value anywhere on the Calculations timeline; NPV, eNPV and peak "
+            "funding are numbers: cells in error",
+            "#",
+            X.ErrorCount(tuple(line.name for line in lines)),
+            compare("=", part("errors", "value"), 0)
+            * X.IsNumber(Result("NPV"))
+            * X.IsNumber(Result("eNPV"))
+            * X.IsNumber(Result("PeakFunding")),
+        ),
+        Check(
+            "TerminalValueShare",
+            "Terminal value at most In_TVShareLimit of NPV",
+            "%",
+            Result("TerminalValueShare"),
+            X.fif(
+                X.IsNumber(part("TerminalValueShare", "value")),
+                compare(
+                    "<=",
+                    part("TerminalValueShare", "value"),
+                    part("TerminalValueShare", "other"),
+                ),
+                1,
+            ),
+            other=Scalar("TVShareLimit"),
+            warning=True,
         ),
     ]
 
@@ -1415,7 +1609,57 @@ def build_model(spec: Spec) -> Model:
     model.drivers = _drivers(spec)
     model.lines = _lines(spec)
     model.outputs = _outputs()
+    model.checks = _checks(spec, model.lines)
     return model
+
+
+class ModelError(BizcaseError):
+    """The model's own definition cannot be computed (a cycle, a name used twice)."""
+
+
+def evaluation_order(model: Model) -> list[Line | Output]:
+    """Drivers, lines and outputs, each after everything it reads.
+
+    The engine computes a line for every period at once, so a line reading
+    another one's previous period still needs that line first. Items that do
+    not depend on each other keep the order of the model's lists.
+
+    Raises
+    ------
+    ModelError
+        When two items share a name, or items read each other in a cycle (the
+        message names the cycle).
+    """
+    items: dict = {}
+    for item in (*model.drivers, *model.lines, *model.outputs):
+        key = item.result if isinstance(item, Output) else item.name
+        if key in items:
+            raise ModelError(f"model: {key} is defined twice; expected one definition per name")
+        items[key] = item
+    order: list[Line | Output] = []
+    done: set = set()
+    # An explicit stack: a chain of lines can be deeper than Python's recursion.
+    for root in items:
+        if root in done:
+            continue
+        path, stack = [root], [iter(sorted(items[root].expr.refs() & items.keys(), key=str))]
+        while stack:
+            key = next(stack[-1], None)
+            if key is None:
+                stack.pop()
+                finished = path.pop()
+                done.add(finished)
+                order.append(items[finished])
+            elif key in path:
+                cycle = " -> ".join(str(k) for k in [*path[path.index(key) :], key])
+                raise ModelError(
+                    f"model: {cycle} read each other in a cycle; expected each line to read "
+                    f"only lines computed before it (a previous period's value counts)"
+                )
+            elif key not in done:
+                path.append(key)
+                stack.append(iter(sorted(items[key].expr.refs() & items.keys(), key=str)))
+    return order
 
 
 # --- evaluation --------------------------------------------------------------
@@ -1471,6 +1715,16 @@ def evaluate_trials(
     series input as (trials, periods). Everything else is shared. This is what
     Monte Carlo, sensitivity grids and break-even searches run on.
     """
+    chosen, ctx = _compute(model, values, scenario)
+    return Trials(
+        chosen,
+        {line.name: ctx.values[line.name] for line in model.lines},
+        {out.name: ctx.values[out.result][:, 0] for out in model.outputs},
+    )
+
+
+def _compute(model: Model, values: dict | None, scenario: str | None) -> tuple[str, X.Context]:
+    """The scenario evaluated and a context holding every input, line and output."""
     inputs = input_values(model)
     unknown = set(values or {}) - set(inputs)
     if unknown:
@@ -1483,7 +1737,7 @@ def evaluate_trials(
     matches = [s for s in SCENARIOS if s.lower() == chosen.strip().lower()]
     if not matches:
         raise ValueError(f"In_Scenario: must be one of {', '.join(SCENARIOS)}; got {chosen!r}")
-    chosen = matches[0]
+    inputs["Scenario"] = chosen = matches[0]
     kinds = {i.name: i.kind for i in model.inputs}
     ctx = X.Context()
     ctx.values["__periods__"] = model.periods
@@ -1508,19 +1762,66 @@ def evaluate_trials(
             first = np.broadcast_to(first, (max(first.shape[0], rows.shape[0]), 1))
             rows = np.broadcast_to(rows, (first.shape[0], rows.shape[1]))
             ctx.values[item.name] = np.concatenate([first, rows], axis=1)
-    ctx.values["scenario_index"] = np.array([[SCENARIOS.index(chosen) + 1.0]])
+    scalars = {line.name for line in model.drivers}
     with np.errstate(all="ignore"):
-        for line in model.drivers[1:]:
-            ctx.values[line.name] = np.broadcast_to(line.expr.evaluate(ctx), (trials, 1))
-        for line in model.lines:
-            ctx.values[line.name] = np.broadcast_to(
-                line.expr.evaluate(ctx), (trials, model.periods + 1)
-            )
-        outputs = {}
+        for item in evaluation_order(model):
+            value = np.asarray(item.expr.evaluate(ctx), dtype=float)
+            if isinstance(item, Output):
+                ctx.values[item.result] = np.broadcast_to(value.reshape(-1, 1), (trials, 1))
+            elif item.name in scalars:
+                ctx.values[item.name] = np.broadcast_to(value, (trials, 1))
+            else:
+                ctx.values[item.name] = np.broadcast_to(value, (trials, model.periods + 1))
+    return chosen, ctx
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check evaluated: its figures (nan where a part does not apply) and verdict."""
+
+    name: str
+    label: str
+    value: float
+    other: float
+    difference: float
+    ok: bool
+    warning: bool
+
+
+def evaluate_checks(
+    model: Model, values: dict | None = None, scenario: str | None = None
+) -> list[CheckResult]:
+    """The model's checks (the workbook's Checks sheet) for one set of inputs.
+
+    Each check compares a figure of the model with the same figure by another
+    route; the scenario checks read the model evaluated once per scenario, as the
+    workbook's ScenarioCalcs copies do. Checks that only a workbook can fail (a
+    typed-over cell, a stale sensitivity snapshot) pass here: the engine has one
+    copy of each line and computes everything from the inputs it is given.
+    ``all(c.ok for c in checks if not c.warning)`` is the master check.
+    """
+    chosen, ctx = _compute(model, values, scenario)
+    for name in SCENARIOS:
+        copy = ctx if name == chosen else _compute(model, values, name)[1]
         for out in model.outputs:
-            value = np.broadcast_to(
-                np.asarray(out.expr.evaluate(ctx), dtype=float).reshape(-1, 1), (trials, 1)
+            ctx.values[Result(out.name, name)] = copy.values[out.result]
+    results = []
+    with np.errstate(all="ignore"):
+        for check in model.checks:
+            figures = dict.fromkeys(("value", "other", "difference"), np.nan)
+            for which, expression in check.parts():
+                value = np.asarray(expression.evaluate(ctx), dtype=float).reshape(-1)[0]
+                ctx.values[Check.part(check.name, which)] = np.full((1, 1), value)
+                figures[which] = float(value)
+            results.append(
+                CheckResult(
+                    check.name,
+                    check.label,
+                    figures["value"],
+                    figures["other"],
+                    figures["difference"],
+                    figures.pop("ok") == 1,
+                    check.warning,
+                )
             )
-            ctx.values[f"{out.name}_out"] = value
-            outputs[out.name] = value[:, 0]
-    return Trials(chosen, {line.name: ctx.values[line.name] for line in model.lines}, outputs)
+    return results
