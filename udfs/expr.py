@@ -407,9 +407,9 @@ def roundup(a) -> Expr:
 class Aggregate(Expr):
     """A function of whole rows, giving one value per trial (an output).
 
-    ``kind``: SUM, LAST (the last period's value), MIN, MAX, SUMIF_POS, SUMIF_NEG, SUMPRODUCT, IRR, IRR_FROM_1 (the
-    row without its first column), MIRR, and
-    on flows with their times (rows: flows, times in periods; ``x`` a periodic
+    ``kind``: SUM, LAST (the last period's value), MIN, MAX, SUMIF_POS, SUMIF_NEG,
+    SUMPRODUCT, IRR, IRR_FROM_1 (the row without its first column), MIRR, and on
+    flows with their times (rows: flows, times in periods; ``x`` a periodic
     rate): PV_AT = sum(f (1+x)^-t), PV_AT_NEG the same over outflows, ABS_PV_AT
     over the flows' absolute values,
     FV_AT_POS = sum over inflows of f (1+x)^(T-t) with T the second argument,
