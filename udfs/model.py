@@ -1621,8 +1621,8 @@ def evaluation_order(model: Model) -> list[Line | Output]:
     """Drivers, lines and outputs, each after everything it reads.
 
     The engine computes a line for every period at once, so a line reading
-    another one's previous period still needs that line first. Items that do
-    not depend on each other keep the order of the model's lists.
+    another one's previous period still needs that line first. The order is
+    the model's lists, each item preceded by what it reads (in name order).
 
     Raises
     ------
