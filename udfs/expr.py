@@ -357,6 +357,37 @@ class Fn(Expr):
 
 
 @dataclass(frozen=True)
+class Terms(Expr):
+    """A sum of signed terms, rendered flat (``a+b-c``) so a long one stays readable.
+
+    Examples
+    --------
+    >>> ctx = Context({"a": 5.0, "b": 2.0}, {"a": "In_A", "b": "In_B"})
+    >>> node = Terms((("+", Scalar("a")), ("-", Scalar("b")), ("+", Scalar("a"))))
+    >>> float(node.evaluate(ctx)), node.excel(ctx)
+    (8.0, '(In_A-In_B+In_A)')
+    """
+
+    terms: tuple[tuple[str, Expr], ...]
+
+    def evaluate(self, ctx):
+        total = np.float64(0.0)
+        for sign, term in self.terms:
+            total = total + term.evaluate(ctx) if sign == "+" else total - term.evaluate(ctx)
+        return total
+
+    def excel(self, ctx):
+        text = "".join(f"{sign}{term.excel(ctx)}" for sign, term in self.terms)
+        return f"({text.removeprefix('+')})"
+
+    def refs(self):
+        out = set()
+        for _, term in self.terms:
+            out |= term.refs()
+        return out
+
+
+@dataclass(frozen=True)
 class Choose(Expr):
     """``CHOOSE(index, a, b, c)``: the option the 1-based index picks."""
 

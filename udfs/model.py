@@ -1501,24 +1501,29 @@ def _checks(spec: Spec, lines: list[Line]) -> list[Check]:
     depreciable = X.RowSum(in_service * (compare(">=", used, 1) + compare("<", used, 1) * used))
     schedule = spec.investment.depreciation_schedule
     if schedule:
-        shares = None
-        for k in range(1, len(schedule) + 1):
-            share = Scalar(f"DepreciationYear{k}") * compare(
-                ">=", age, Scalar(f"DepreciationAge{k}")
+        shares = X.Terms(
+            tuple(
+                (
+                    "+",
+                    Scalar(f"DepreciationYear{k}")
+                    * compare(">=", age, Scalar(f"DepreciationAge{k}")),
+                )
+                for k in range(1, len(schedule) + 1)
             )
-            shares = share if shares is None else shares + share
+        )
         depreciable = X.fif(
             compare("=", Scalar("DepreciationMethod"), X.Text("Schedule")),
             X.RowSum(in_service * shares),
             depreciable,
         )
     npv = {name: Result("NPV", name) for name in SCENARIOS}
-    by_lines = total("revenue")
-    for name in ("cogs", "opex", "tax", "capex"):
-        by_lines = by_lines + total(name)
-    by_lines = by_lines - Aggregate("LAST", ("wc_level",))
-    for name in ("salvage", "salvage_tax", "terminal_value"):
-        by_lines = by_lines + total(name)
+    by_lines = X.Terms(
+        (
+            *(("+", total(name)) for name in ("revenue", "cogs", "opex", "tax", "capex")),
+            ("-", Aggregate("LAST", ("wc_level",))),
+            *(("+", total(name)) for name in ("salvage", "salvage_tax", "terminal_value")),
+        )
+    )
     return [
         Check(
             "selector",
