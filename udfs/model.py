@@ -129,6 +129,9 @@ class Model:
     lines: list[Line] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    # The evaluation order and the items it was sorted from: sorting costs about
+    # a tenth of an evaluation, and a rollup evaluates each model once or more.
+    _order: tuple = field(default=((), []), repr=False, compare=False)
 
     def input(self, name: str) -> Input:
         return next(i for i in self.inputs if i.name == name)
@@ -1635,8 +1638,14 @@ def evaluation_order(model: Model) -> list[Line | Output]:
         When two items share a name, or items read each other in a cycle (the
         message names the cycle).
     """
+    listed = (*model.drivers, *model.lines, *model.outputs)
+    cached_from, cached = model._order
+    if len(cached_from) == len(listed) and all(
+        a is b for a, b in zip(cached_from, listed, strict=True)
+    ):
+        return cached
     items: dict = {}
-    for item in (*model.drivers, *model.lines, *model.outputs):
+    for item in listed:
         key = item.result if isinstance(item, Output) else item.name
         if key in items:
             raise ModelError(f"model: {key} is defined twice; expected one definition per name")
@@ -1664,6 +1673,7 @@ def evaluation_order(model: Model) -> list[Line | Output]:
             elif key not in done:
                 path.append(key)
                 stack.append(iter(sorted(items[key].expr.refs() & items.keys(), key=str)))
+    model._order = (listed, order)
     return order
 
 
