@@ -213,17 +213,17 @@ def test_the_engine_computes_the_checks_libreoffice_shows(edited, recalculated, 
     for check in engine:
         row = rows[check.label]
         ok, value, other, difference = (ws.cell(row=row, column=c).value for c in (2, 3, 4, 5))
-        size = max(1.0, abs(value))
+        if check.name in ENGINE_SEES[name]:  # the input changed since the snapshot
+            assert (check.value, check.ok) == (0, True), check.name
+            assert value >= 1 and ok == 0, check.name
+            continue
         assert check.value == pytest.approx(value, rel=1e-9, abs=1e-9), check.name
         if other is None:  # a condition on the figure alone: no other route, no difference
             assert check.other != check.other and check.difference != check.difference
         else:
             assert check.other == pytest.approx(other, rel=1e-9, abs=1e-9), check.name
-            assert abs(check.difference - difference) <= 1e-9 * size, check.name
-        if check.name in ENGINE_SEES[name]:
-            assert check.ok and ok == 0, check.name
-        else:
-            assert check.ok == (ok == 1), check.name
+            assert abs(check.difference - difference) <= 1e-9 * max(1.0, abs(value)), check.name
+        assert check.ok == (ok == 1), check.name
 
 
 def test_the_engine_fails_the_checks_an_input_can_break():
