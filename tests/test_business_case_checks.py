@@ -26,7 +26,7 @@ from openpyxl.utils import get_column_letter
 
 from udfs.model import build_model, evaluate_checks
 from workbooks.business_case import FIRST_PERIOD_COLUMN, write_business_case
-from workbooks.examples import example_spec
+from workbooks.examples import EXAMPLES, example_spec
 from workbooks.reader import read_business_case
 
 CHECKS = {
@@ -121,7 +121,7 @@ def edited(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("checks")
     fresh = {
         name: write_business_case(example_spec(name), folder / f"fresh_{name}.xlsx")
-        for name in ("hardware", "analytics_addon")
+        for name in EXAMPLES
     }
     paths: dict[str, Path] = {f"fresh_{k}": v for k, v in fresh.items()}
     for name, (example, edit, _) in EDITS.items():
@@ -156,7 +156,7 @@ def _status(wb) -> dict[str, object]:
     return found
 
 
-@pytest.mark.parametrize("example", ["hardware", "analytics_addon"])
+@pytest.mark.parametrize("example", EXAMPLES)
 def test_a_fresh_workbook_passes_every_check(recalculated, example):
     wb = recalculated[f"fresh_{example}"]
     assert _status(wb) == dict.fromkeys(CHECKS, 1)
@@ -196,8 +196,7 @@ def test_terminal_value_share_is_flagged_above_the_limit(recalculated):
 #: engine must differ: it computes the sensitivity from the inputs it is given, so
 #: for it a changed input never makes the snapshot stale.
 ENGINE_SEES = {
-    "fresh_hardware": set(),
-    "fresh_analytics_addon": set(),
+    **{f"fresh_{example}": set() for example in EXAMPLES},
     "ordered": {"stale"},
     "tv_limit": {"stale"},
 }

@@ -872,7 +872,7 @@ class BusinessCaseWriter:
         ws[f"A{row}"].font = SECTION_FONT
         for check in warnings:
             row += 1
-            self.write_check(ws, ctx, check, row, passed='"OK";;"FLAG"')
+            self.write_check(ws, ctx, check, row, verdict_format='"OK";;"FLAG"')
             self.define(f"Check_{check.name}", f"Checks!$B${row}")
         ws[
             f"A{row + 2}"
@@ -895,7 +895,7 @@ class BusinessCaseWriter:
             ctx.cells.update({name: name for name in pair})
         return ctx
 
-    def write_check(self, ws, ctx, check: Check, row: int, passed='"OK";;"FAIL"') -> None:
+    def write_check(self, ws, ctx, check: Check, row: int, verdict_format='"OK";;"FAIL"') -> None:
         """One check on ``row``: its parts in C (model), D (other route), E (difference)
         and the verdict in B, each part read by the parts after it through its cell."""
         columns = {"value": "C", "other": "D", "difference": "E", "ok": "B"}
@@ -905,7 +905,7 @@ class BusinessCaseWriter:
             cell = ws[f"{columns[which]}{row}"]
             ctx.cells[Check.part(check.name, which)] = cell.coordinate
             cell.value = "=" + expression.excel(ctx)
-            cell.number_format = passed if which == "ok" else self.fmt(check.unit)
+            cell.number_format = verdict_format if which == "ok" else self.fmt(check.unit)
 
     def write_cover(self):
         ws = self.cover
