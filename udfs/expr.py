@@ -621,6 +621,8 @@ class Match(Expr):
     >>> node = Match(Scalar("Scenario"), ("Low", "Base", "High"), "List")
     >>> float(node.evaluate(ctx)), node.excel(ctx)
     (3.0, 'MATCH(In_Scenario,List_S,0)')
+    >>> float(Match(Text("Medium"), ("Low", "Base", "High"), "List").evaluate(ctx))
+    nan
     """
 
     value: Expr

@@ -1,11 +1,15 @@
-"""The business-case model, defined once as data: inputs, drivers, lines, outputs.
+"""The business-case model, defined once as data: inputs, drivers, lines, outputs
+and checks.
 
 :func:`build_model` turns a :class:`~udfs.spec.Spec` into a :class:`Model`.
 Every line is an expression (:mod:`udfs.expr`); :func:`evaluate` computes
-them with numpy and the workbook generator renders the very same expressions
-as Excel formulas. The spec decides the structure (horizon, periods, one row
-per fixed cost, role and gate); every number is an input, so the generated
-workbook can be re-evaluated from its Inputs sheet alone.
+them with numpy, in the order their references need (:func:`evaluation_order`),
+and the workbook generator renders the very same expressions as Excel
+formulas. The checks (:class:`Check`, the workbook's Checks sheet) are
+expressions too: :func:`evaluate_checks` computes what the sheet shows.
+The spec decides the structure (horizon, periods, one row per fixed cost,
+role and gate); every number is an input, so the generated workbook can be
+re-evaluated from its Inputs sheet alone.
 
 Sign convention: revenue and inflows positive, costs and investment negative.
 
