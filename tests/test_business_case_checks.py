@@ -19,6 +19,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
 from libreoffice import recalculate
@@ -233,3 +234,9 @@ def test_the_engine_fails_the_checks_an_input_can_break():
     failed = {c.name for c in checks if not c.ok}
     assert failed == {"ordered"}
     assert not all(c.ok for c in checks if not c.warning)
+
+
+def test_the_checks_take_one_set_of_inputs():
+    model = build_model(example_spec("hardware"))
+    with pytest.raises(ValueError, match="the checks take one set of inputs; got 2 trials"):
+        evaluate_checks(model, {"TaxRate": np.array([0.2, 0.3])})

@@ -1820,6 +1820,12 @@ def evaluate_checks(
     ``all(c.ok for c in checks if not c.warning)`` is the master check.
     """
     chosen, ctx = _compute(model, values, scenario)
+    trials = ctx.values[Result("NPV")].shape[0]
+    if trials != 1:
+        raise ValueError(
+            f"values: the checks take one set of inputs; got {trials} trials "
+            f"(evaluate_trials computes many)"
+        )
     for name in SCENARIOS:
         copy = ctx if name == chosen else _compute(model, values, name)[1]
         for out in model.outputs:
