@@ -294,7 +294,9 @@ class Op(Expr):
         if self.op in _COMPARE:
             if isinstance(a, str) or isinstance(b, str):
                 return np.float64(_text(a) == _text(b)) if self.op == "=" else _bad(self.op)
-            return _COMPARE[self.op](a, b).astype(float)
+            # Excel compares no error value: the comparison is the error (nan) too.
+            missing = np.isnan(a) | np.isnan(b)
+            return np.where(missing, np.nan, _COMPARE[self.op](a, b).astype(float))
         with np.errstate(divide="ignore", invalid="ignore"):
             return _NUMPY_OPS[self.op](a, b)
 
@@ -334,8 +336,8 @@ class Fn(Expr):
         if self.name == "ABS":
             return np.abs(vals[0])
         if self.name == "IF":
-            cond = np.asarray(vals[0]) != 0
-            return np.where(cond, vals[1], vals[2])
+            cond = np.asarray(vals[0])
+            return np.where(np.isnan(cond), np.nan, np.where(cond != 0, vals[1], vals[2]))
         if self.name == "ROUNDUP":  # ROUNDUP(x, 0) for positive x
             return np.ceil(np.round(vals[0], 12))
         raise ValueError(self.name)
@@ -484,11 +486,12 @@ class Aggregate(Expr):
             out = (data[0] * data[1]).sum(axis=-1)
         elif k == "MIRR":
             f, r = (np.broadcast_to(x, (*data[0].shape[:-1], 1))[..., 0] for x in extra)
-            out = finance.mirr(data[0], f, r)
+            out = _of_numbers(finance.mirr, data[0], f, r)
         elif k in ("IRR", "IRR_FROM_1"):
             guess = np.broadcast_to(extra[0], (*data[0].shape[:-1], 1))[..., 0]
             flows = data[0] if k == "IRR" else data[0][..., 1:]
-            out = finance.irr(flows, guess=np.where(guess > -1, guess, finance.DEFAULT_GUESS))
+            guess = np.where(guess > -1, guess, finance.DEFAULT_GUESS)
+            out = _of_numbers(lambda v, g: finance.irr(v, guess=g), flows, guess)
         else:
             raise ValueError(k)
         return np.asarray(out, dtype=float)[..., None]
@@ -542,6 +545,29 @@ class Aggregate(Expr):
         for a in self.args:
             out |= a.refs()
         return out
+
+
+def _of_numbers(function, flows, *rates):
+    """``function`` of each row of flows (with its rates) that holds only numbers; nan,
+    Excel's error value, for a row with a nan or inf in it (a division by zero
+    upstream), which the finance functions refuse as input.
+
+    Examples
+    --------
+    MIRR of -100, 60, 60 at 10%: (60 x 1.1 + 60) / 100 = 1.26 over two periods,
+    sqrt(1.26) - 1 = 12.25%; the row with a nan has none.
+
+    >>> flows = np.array([[-100.0, 60.0, 60.0], [-100.0, np.nan, 60.0]])
+    >>> _of_numbers(finance.mirr, flows, np.array([0.1, 0.1]), np.array([0.1, 0.1])).round(4)
+    array([0.1225,    nan])
+    """
+    numbers = np.isfinite(flows).all(axis=-1)
+    for rate in rates:
+        numbers = numbers & np.isfinite(rate)
+    out = function(
+        np.where(numbers[..., None], flows, 0.0), *(np.where(numbers, r, 0.0) for r in rates)
+    )
+    return np.where(numbers, out, np.nan)
 
 
 @dataclass(frozen=True)
