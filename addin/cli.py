@@ -187,6 +187,13 @@ def evaluate(
         str | None,
         typer.Option("--scenario", help="Low, Base or High instead of the workbook's In_Scenario."),
     ] = None,
+    with_checks: Annotated[
+        bool,
+        typer.Option(
+            "--checks",
+            help="Also compute the model's checks (the Checks sheet); exit 4 if one fails.",
+        ),
+    ] = False,
 ):
     """The engine's outputs for a workbook's inputs (read by defined name).
 
@@ -197,17 +204,27 @@ def evaluate(
     each failure also one line on stderr. A terminal value above its limit share of
     NPV (In_TVShareLimit, default 75%) is flagged on stderr.
 
+    --checks also computes the checks of the workbook's Checks sheet from the same
+    inputs: each failing one is a line on stderr, --json adds "checks" (by name: ok,
+    value, other, difference, warning), and the exit status is 4 when a check of the
+    master check fails. Only the workbook can show a typed-over cell or a stale
+    Sensitivity snapshot: `bizcase check` finds the first.
+
     \b
     Example:
       bizcase evaluate case.xlsx --json
     """
     if scenario is not None and scenario.strip().lower() not in {s.lower() for s in SCENARIOS}:
         _fail(f"--scenario: must be one of {', '.join(SCENARIOS)}; got {scenario!r}", status=2)
-    results, failures = {}, {}
+    results, failures, checks = {}, {}, {}
     for path in files:
         try:
             case = read_business_case(path)
             results[str(path)] = (case, evaluate_model(case.model, case.values, scenario))
+            if with_checks:
+                from udfs.model import evaluate_checks
+
+                checks[str(path)] = evaluate_checks(case.model, case.values, scenario)
         except (BizcaseError, ValueError) as e:
             failures[str(path)] = str(e)
     for path, (case, result) in results.items():
@@ -218,13 +235,28 @@ def evaluate(
                 f"{limit:.0%} limit (In_TVShareLimit)",
                 err=True,
             )
+    for path, found in checks.items():
+        for c in found:
+            if not c.ok:
+                kind = "warning" if c.warning else "check failed"
+                typer.echo(f"bizcase: {path}: {kind}: {c.label}", err=True)
     if as_json:
         for p in files:
-            record = (
-                {"error": failures[str(p)]}
-                if str(p) in failures
-                else {k: _json_number(v) for k, v in results[str(p)][1].outputs.items()}
-            )
+            if str(p) in failures:
+                record = {"error": failures[str(p)]}
+            else:
+                record = {k: _json_number(v) for k, v in results[str(p)][1].outputs.items()}
+            if str(p) in checks:
+                record["checks"] = {
+                    c.name: {
+                        "ok": c.ok,
+                        "value": _json_number(c.value),
+                        "other": _json_number(c.other),
+                        "difference": _json_number(c.difference),
+                        "warning": c.warning,
+                    }
+                    for c in checks[str(p)]
+                }
             typer.echo(json.dumps(record))
     elif results:
         _print_cases(results)
@@ -232,6 +264,8 @@ def evaluate(
         typer.echo(f"bizcase: {reason}", err=True)
     if failures:
         raise typer.Exit(1)
+    if any(not c.ok and not c.warning for found in checks.values() for c in found):
+        raise typer.Exit(4)
 
 
 @app.command()

@@ -7,6 +7,11 @@ typed over one, an input changed after the Sensitivity snapshot, an error
 value), all copies are recalculated by LibreOffice in one run, and the check's
 own row must read FAIL (0) and the master check with it, while the untouched
 workbook passes every check.
+
+The checks are model outputs (:class:`udfs.model.Check`): the engine evaluates
+the same expressions the sheet renders, so its figures and verdicts must equal
+the recalculated Checks cells wherever the engine can see the change (an input
+edit; not a typed-over cell, which only the workbook holds).
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
 from libreoffice import recalculate
 from openpyxl.utils import get_column_letter
 
+from udfs.model import build_model, evaluate_checks
 from workbooks.business_case import FIRST_PERIOD_COLUMN, write_business_case
-from workbooks.examples import example_spec
+from workbooks.examples import EXAMPLES, example_spec
+from workbooks.reader import read_business_case
 
 CHECKS = {
     "selector": "The scenario selector holds",
@@ -94,6 +102,12 @@ def _error_value(wb):
     _cell(wb["Calculations"], "Cumulative EBIT", 1).value = "=NA()"
 
 
+def _terminal_growth_at_the_discount_rate(wb):
+    # A perpetuity growing as fast as it is discounted: the terminal value divides
+    # by zero, and every line after it is an error value.
+    _named(wb, "In_TerminalGrowth").value = _named(wb, "In_DiscountRate").value
+
+
 #: copy name -> (example, edit, the check that must fail)
 EDITS = {
     "cash": ("hardware", _drop_depreciation_add_back, "cash"),
@@ -103,17 +117,19 @@ EDITS = {
     "scenarios": ("hardware", _type_over_scenario_copy, "scenarios"),
     "stale": ("hardware", _change_an_input, "stale"),
     "errors": ("hardware", _error_value, "errors"),
+    "division_by_zero": ("analytics_addon", _terminal_growth_at_the_discount_rate, "errors"),
     "selector": ("hardware", _unknown_scenario, "selector"),
     "ordered": ("hardware", _high_below_base, "ordered"),
 }
 
 
 @pytest.fixture(scope="module")
-def recalculated(tmp_path_factory, soffice) -> dict[str, openpyxl.Workbook]:
+def edited(tmp_path_factory) -> dict[str, Path]:
+    """Fresh workbooks and their edited copies, by name (not yet recalculated)."""
     folder = tmp_path_factory.mktemp("checks")
     fresh = {
         name: write_business_case(example_spec(name), folder / f"fresh_{name}.xlsx")
-        for name in ("hardware", "analytics_addon")
+        for name in EXAMPLES
     }
     paths: dict[str, Path] = {f"fresh_{k}": v for k, v in fresh.items()}
     for name, (example, edit, _) in EDITS.items():
@@ -127,10 +143,15 @@ def recalculated(tmp_path_factory, soffice) -> dict[str, openpyxl.Workbook]:
     _named(wb, "In_TVShareLimit").value = 0.9
     wb.save(limit)
     paths["tv_limit"] = limit
-    out = recalculate(list(paths.values()), folder / "lo", soffice=soffice)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def recalculated(edited, tmp_path_factory, soffice) -> dict[str, openpyxl.Workbook]:
+    out = recalculate(list(edited.values()), tmp_path_factory.mktemp("lo"), soffice=soffice)
     return {
         name: openpyxl.load_workbook(path, data_only=True)
-        for name, path in zip(paths, out, strict=True)
+        for name, path in zip(edited, out, strict=True)
     }
 
 
@@ -143,7 +164,7 @@ def _status(wb) -> dict[str, object]:
     return found
 
 
-@pytest.mark.parametrize("example", ["hardware", "analytics_addon"])
+@pytest.mark.parametrize("example", EXAMPLES)
 def test_a_fresh_workbook_passes_every_check(recalculated, example):
     wb = recalculated[f"fresh_{example}"]
     assert _status(wb) == dict.fromkeys(CHECKS, 1)
@@ -177,3 +198,61 @@ def test_terminal_value_share_is_flagged_above_the_limit(recalculated):
     assert _named(fresh, "Check_Master").value == 1
     assert _named(recalculated["tv_limit"], "Check_TerminalValueShare").value == 1
     assert _named(recalculated["fresh_hardware"], "Check_TerminalValueShare").value == 1
+
+
+#: Copies whose edit the engine sees (inputs only), and the checks on which the
+#: engine must differ: it computes the sensitivity from the inputs it is given, so
+#: for it a changed input never makes the snapshot stale.
+ENGINE_SEES = {
+    **{f"fresh_{example}": set() for example in EXAMPLES},
+    "ordered": {"stale"},
+    "tv_limit": {"stale"},
+    "division_by_zero": {"stale"},
+}
+
+
+def _same(engine: float, cell, tolerance: float = 1e-9) -> bool:
+    """The engine's number against a recalculated cell: nan for an error value."""
+    if isinstance(cell, str) and cell.startswith("#"):
+        return engine != engine
+    return engine == pytest.approx(cell, rel=tolerance, abs=tolerance)
+
+
+@pytest.mark.parametrize("name", list(ENGINE_SEES))
+def test_the_engine_computes_the_checks_libreoffice_shows(edited, recalculated, name):
+    case = read_business_case(edited[name])
+    engine = evaluate_checks(case.model, case.values)
+    ws = recalculated[name]["Checks"]
+    rows = {ws.cell(row=r, column=1).value: r for r in range(1, ws.max_row + 1)}
+    assert [c.label for c in engine] == [c.label for c in case.model.checks]
+    for check in engine:
+        row = rows[check.label]
+        ok, value, other, difference = (ws.cell(row=row, column=c).value for c in (2, 3, 4, 5))
+        if check.name in ENGINE_SEES[name]:  # the input changed since the snapshot
+            assert (check.value, check.ok) == (0, True), check.name
+            assert value >= 1 and ok == 0, check.name
+            continue
+        assert _same(check.value, value), (check.name, check.value, value)
+        if other is None:  # a condition on the figure alone: no other route, no difference
+            assert check.other != check.other and check.difference != check.difference
+        else:
+            assert _same(check.other, other), (check.name, check.other, other)
+            size = max(1.0, abs(value)) if isinstance(value, float | int) else 1.0
+            assert _same(check.difference, difference, 1e-9 * size), check.name
+        assert check.ok == (ok == 1), (check.name, ok)
+
+
+def test_the_engine_fails_the_checks_an_input_can_break():
+    """High selling 30% less than Base puts High's NPV below Base's: the ordering
+    check fails in the engine, and with it the master check; the others pass."""
+    model = build_model(example_spec("hardware"))
+    checks = evaluate_checks(model, {"HighRevenue": -0.3})
+    failed = {c.name for c in checks if not c.ok}
+    assert failed == {"ordered"}
+    assert not all(c.ok for c in checks if not c.warning)
+
+
+def test_the_checks_take_one_set_of_inputs():
+    model = build_model(example_spec("hardware"))
+    with pytest.raises(ValueError, match="the checks take one set of inputs; got 2 trials"):
+        evaluate_checks(model, {"TaxRate": np.array([0.2, 0.3])})

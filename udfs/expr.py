@@ -13,6 +13,7 @@ constant must come from an input (the FAST standard's "no hard-coded numbers").
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,8 +54,10 @@ class Expr:
     def __pow__(self, other):
         return Op("^", self, wrap(other))
 
-    def refs(self) -> set[str]:
-        """Names of lines and drivers this expression reads in the same period."""
+    def refs(self) -> set:
+        """What this expression reads, in any period: names of inputs, drivers and
+        lines, and :class:`Result` nodes. The engine computes whole rows at once, so
+        everything read (a previous period's value too) must be computed first."""
         return set()
 
 
@@ -65,13 +68,15 @@ def wrap(value) -> Expr:
 class Context:
     """What evaluation and rendering need to resolve names.
 
-    ``values`` maps line/driver/input names to arrays (rows: (trials, periods
-    + 1), period 0 first; scalars: (trials, 1)). ``cells`` maps scalar names to
-    absolute cell references, ``rows`` maps row names to (sheet prefix, row
-    number), ``column_letter`` is the period column being rendered and
-    ``first_column`` the column of period 0. ``ranges`` maps names to a whole
-    range's reference where it is not a row of the timeline (a table column such
-    as ``Cases[NPV]``, a defined name): aggregates read it instead.
+    ``values`` maps line/driver/input names and :class:`Result` nodes to arrays
+    (rows: (trials, periods + 1), period 0 first; scalars: (trials, 1)).
+    ``cells`` maps scalar names and results to cell references, ``rows`` maps row
+    names to (sheet prefix, row number), ``column_letter`` is the period column
+    being rendered and ``first_column`` the column of period 0; ``whole_rows``
+    is set inside :class:`RowSum`, where a row renders as its whole range.
+    ``ranges`` maps names to a whole range's reference where it is not a row of
+    the timeline (a table column such as ``Cases[NPV]``, a defined name):
+    aggregates read it instead.
     """
 
     def __init__(
@@ -91,6 +96,7 @@ class Context:
         self.column_letter = column_letter
         self.first_column = first_column
         self.last_column = last_column
+        self.whole_rows = False
 
     def range(self, name: str) -> str:
         """The reference of a whole row (or of a named range) that aggregates read."""
@@ -153,6 +159,8 @@ class Row(Expr):
 
     def excel(self, ctx):
         prefix, row = ctx.rows[self.name]
+        if ctx.whole_rows:  # inside RowSum: the whole row, as an array
+            return f"{prefix}${ctx.first_column}${row}:${ctx.last_column}${row}"
         return f"{prefix}{ctx.column_letter}{row}"
 
     def refs(self):
@@ -171,7 +179,10 @@ class Prev(Expr):
 
     def excel(self, ctx):
         prefix, row = ctx.rows[self.name]
-        return f"{prefix}{_previous_column(ctx.column_letter)}{row}"
+        return f"{prefix}{_previous_column(_period_column(ctx))}{row}"
+
+    def refs(self):
+        return {self.name}
 
 
 @dataclass(frozen=True)
@@ -185,7 +196,7 @@ class CumSum(Expr):
 
     def excel(self, ctx):
         prefix, row = ctx.rows[self.name]
-        return f"SUM({prefix}${ctx.first_column}{row}:{ctx.column_letter}{row})"
+        return f"SUM({prefix}${ctx.first_column}{row}:{_period_column(ctx)}{row})"
 
     def refs(self):
         return {self.name}
@@ -202,7 +213,7 @@ class RunMax(Expr):
 
     def excel(self, ctx):
         prefix, row = ctx.rows[self.name]
-        return f"MAX({prefix}${ctx.first_column}{row}:{ctx.column_letter}{row})"
+        return f"MAX({prefix}${ctx.first_column}{row}:{_period_column(ctx)}{row})"
 
     def refs(self):
         return {self.name}
@@ -232,13 +243,13 @@ class Lag(Expr):
     def excel(self, ctx):
         prefix, row = ctx.rows[self.name]
         p_prefix, p_row = ctx.rows[self.period_row]
-        t = f"{p_prefix}{ctx.column_letter}${p_row}"
+        t = f"{p_prefix}{_period_column(ctx)}${p_row}"
         k = self.periods.excel(ctx)
         rng = f"{prefix}${ctx.first_column}{row}:${ctx.last_column}{row}"
         return f"IF({t}-({k})>=0,INDEX({rng},{t}-({k})+1),0)"
 
     def refs(self):
-        return self.periods.refs() | {self.period_row}
+        return self.periods.refs() | {self.name, self.period_row}
 
 
 @dataclass(frozen=True)
@@ -250,6 +261,7 @@ class PeriodNumber(Expr):
         return np.arange(0, n + 1, dtype=float)[None, :]
 
     def excel(self, ctx):
+        _period_column(ctx)
         return f"COLUMN()-COLUMN(${ctx.first_column}$1)"
 
 
@@ -294,7 +306,9 @@ class Op(Expr):
         if self.op in _COMPARE:
             if isinstance(a, str) or isinstance(b, str):
                 return np.float64(_text(a) == _text(b)) if self.op == "=" else _bad(self.op)
-            return _COMPARE[self.op](a, b).astype(float)
+            # Excel compares no error value: the comparison is the error (nan) too.
+            missing = np.isnan(a) | np.isnan(b)
+            return np.where(missing, np.nan, _COMPARE[self.op](a, b).astype(float))
         with np.errstate(divide="ignore", invalid="ignore"):
             return _NUMPY_OPS[self.op](a, b)
 
@@ -335,8 +349,8 @@ class Fn(Expr):
         if self.name == "ABS":
             return np.abs(vals[0])
         if self.name == "IF":
-            cond = np.asarray(vals[0]) != 0
-            return np.where(cond, vals[1], vals[2])
+            cond = np.asarray(vals[0])
+            return np.where(np.isnan(cond), np.nan, np.where(cond != 0, vals[1], vals[2]))
         if self.name == "ROUNDUP":  # ROUNDUP(x, 0) for positive x
             return np.ceil(np.round(vals[0], 12))
         if self.name == "ISNUMBER":
@@ -344,6 +358,9 @@ class Fn(Expr):
         raise ValueError(self.name)
 
     def excel(self, ctx):
+        if ctx.whole_rows and self.name != "ABS":
+            # Inside SUMPRODUCT, IF/MAX/MIN would not work element by element.
+            raise ValueError(f"{self.name} inside a sum over the periods")
         args = ",".join(a.excel(ctx) for a in self.args)
         if self.name == "ROUNDUP":
             args += ",0"
@@ -353,6 +370,37 @@ class Fn(Expr):
         out = set()
         for a in self.args:
             out |= a.refs()
+        return out
+
+
+@dataclass(frozen=True)
+class Terms(Expr):
+    """A sum of signed terms, rendered flat (``a+b-c``) so a long one stays readable.
+
+    Examples
+    --------
+    >>> ctx = Context({"a": 5.0, "b": 2.0}, {"a": "In_A", "b": "In_B"})
+    >>> node = Terms((("+", Scalar("a")), ("-", Scalar("b")), ("+", Scalar("a"))))
+    >>> float(node.evaluate(ctx)), node.excel(ctx)
+    (8.0, '(In_A-In_B+In_A)')
+    """
+
+    terms: tuple[tuple[str, Expr], ...]
+
+    def evaluate(self, ctx):
+        total = np.float64(0.0)
+        for sign, term in self.terms:
+            total = total + term.evaluate(ctx) if sign == "+" else total - term.evaluate(ctx)
+        return total
+
+    def excel(self, ctx):
+        text = "".join(f"{sign}{term.excel(ctx)}" for sign, term in self.terms)
+        return f"({text.removeprefix('+')})"
+
+    def refs(self):
+        out = set()
+        for _, term in self.terms:
+            out |= term.refs()
         return out
 
 
@@ -407,10 +455,10 @@ def roundup(a) -> Expr:
 class Aggregate(Expr):
     """A function of whole rows, giving one value per trial (an output).
 
-    ``kind``: SUM, MIN, MAX, SUMIF_POS, SUMIF_NEG, SUMPRODUCT, IRR, IRR_FROM_1 (the
-    row without its first column), MIRR, COUNT (how many numbers), ROWS (how many
-    entries), and
-    on flows with their times (rows: flows, times in periods; ``x`` a periodic
+    ``kind``: SUM, LAST (the last period's value), MIN, MAX, SUMIF_POS, SUMIF_NEG,
+    SUMPRODUCT, IRR, IRR_FROM_1 (the row without its first column), MIRR, COUNT
+    (how many numbers), ROWS (how many entries), and on flows with their times
+    (rows: flows, times in periods; ``x`` a periodic
     rate): PV_AT = sum(f (1+x)^-t), PV_AT_NEG the same over outflows, ABS_PV_AT
     over the flows' absolute values,
     FV_AT_POS = sum over inflows of f (1+x)^(T-t) with T the second argument,
@@ -428,6 +476,8 @@ class Aggregate(Expr):
         k = self.kind
         if k == "SUM":
             out = data[0].sum(axis=-1)
+        elif k == "LAST":
+            out = data[0][..., -1]
         elif k == "MIN":
             out = data[0].min(axis=-1)
         elif k == "MAX":
@@ -456,11 +506,12 @@ class Aggregate(Expr):
             out = (data[0] * data[1]).sum(axis=-1)
         elif k == "MIRR":
             f, r = (np.broadcast_to(x, (*data[0].shape[:-1], 1))[..., 0] for x in extra)
-            out = finance.mirr(data[0], f, r)
+            out = _of_numbers(finance.mirr, data[0], f, r)
         elif k in ("IRR", "IRR_FROM_1"):
             guess = np.broadcast_to(extra[0], (*data[0].shape[:-1], 1))[..., 0]
             flows = data[0] if k == "IRR" else data[0][..., 1:]
-            out = finance.irr(flows, guess=np.where(guess > -1, guess, finance.DEFAULT_GUESS))
+            guess = np.where(guess > -1, guess, finance.DEFAULT_GUESS)
+            out = _of_numbers(lambda v, g: finance.irr(v, guess=g), flows, guess)
         else:
             raise ValueError(k)
         return np.asarray(out, dtype=float)[..., None]
@@ -471,6 +522,9 @@ class Aggregate(Expr):
         k = self.kind
         if k == "SUM":
             return f"SUM({ranges[0]})"
+        if k == "LAST":
+            prefix, row = ctx.rows[self.rows[0]]
+            return f"{prefix}${ctx.last_column}${row}"
         if k == "MIN":
             return f"MIN({ranges[0]})"
         if k == "MAX":
@@ -510,6 +564,29 @@ class Aggregate(Expr):
         for a in self.args:
             out |= a.refs()
         return out
+
+
+def _of_numbers(function, flows, *rates):
+    """``function`` of each row of flows (with its rates) that holds only numbers; nan,
+    Excel's error value, for a row with a nan or inf in it (a division by zero
+    upstream), which the finance functions refuse as input.
+
+    Examples
+    --------
+    MIRR of -100, 60, 60 at 10%: (60 x 1.1 + 60) / 100 = 1.26 over two periods,
+    sqrt(1.26) - 1 = 12.25%; the row with a nan has none.
+
+    >>> flows = np.array([[-100.0, 60.0, 60.0], [-100.0, np.nan, 60.0]])
+    >>> _of_numbers(finance.mirr, flows, np.array([0.1, 0.1]), np.array([0.1, 0.1])).round(4)
+    array([0.1225,    nan])
+    """
+    numbers = np.isfinite(flows).all(axis=-1)
+    for rate in rates:
+        numbers = numbers & np.isfinite(rate)
+    out = function(
+        np.where(numbers[..., None], flows, 0.0), *(np.where(numbers, r, 0.0) for r in rates)
+    )
+    return np.where(numbers, out, np.nan)
 
 
 @dataclass(frozen=True)
@@ -571,6 +648,164 @@ class NotAvailable(Expr):
         return "NA()"
 
 
+@dataclass(frozen=True)
+class Result(Expr):
+    """A value computed once per trial from whole rows: an output, or a part of a check.
+
+    Results are named apart from inputs, drivers and lines (the output IRRGuess
+    and the input IRRGuess are two things); the node itself is the key under
+    which ``ctx.values`` holds the value and ``ctx.cells`` the cell. ``scenario``
+    names a copy of the model evaluated for that scenario (the workbook's
+    ScenarioCalcs blocks); None is the selected scenario.
+    """
+
+    name: str
+    scenario: str | None = None
+
+    def evaluate(self, ctx):
+        return ctx.values[self]
+
+    def excel(self, ctx):
+        return ctx.cells[self]
+
+    def refs(self):
+        return {self}
+
+    def __str__(self):
+        return f"{self.name} ({self.scenario})" if self.scenario else self.name
+
+
+@dataclass(frozen=True)
+class Match(Expr):
+    """The 1-based position of a text in a list, ``MATCH(text, list, 0)``.
+
+    Case-insensitive, as Excel's MATCH is; nan (#N/A) when the text is not in the
+    list. ``list_name`` is the key of the list's cells in ``ctx.cells``.
+
+    Examples
+    --------
+    >>> ctx = Context({"Scenario": "high"}, {"Scenario": "In_Scenario", "List": "List_S"})
+    >>> node = Match(Scalar("Scenario"), ("Low", "Base", "High"), "List")
+    >>> float(node.evaluate(ctx)), node.excel(ctx)
+    (3.0, 'MATCH(In_Scenario,List_S,0)')
+    >>> float(Match(Text("Medium"), ("Low", "Base", "High"), "List").evaluate(ctx))
+    nan
+    """
+
+    value: Expr
+    options: tuple[str, ...]
+    list_name: str
+
+    def evaluate(self, ctx):
+        text = str(self.value.evaluate(ctx)).lower()
+        folded = [o.lower() for o in self.options]
+        return np.float64(folded.index(text) + 1 if text in folded else np.nan)
+
+    def excel(self, ctx):
+        return f"MATCH({self.value.excel(ctx)},{ctx.cells[self.list_name]},0)"
+
+    def refs(self):
+        return self.value.refs()
+
+
+@dataclass(frozen=True)
+class RowSum(Expr):
+    """The sum over the periods of an expression of rows, ``SUMPRODUCT(expr)``.
+
+    The rows render as whole ranges, so only arithmetic, comparisons and ABS may
+    appear inside (IF, MAX and MIN would not work element by element).
+
+    Examples
+    --------
+    >>> ctx = Context({"__periods__": 2, "a": np.array([[1.0, 2.0, 3.0]]), "k": 2.0},
+    ...               {"k": "In_K"}, {"a": ("Calc!", 7)}, first_column="E", last_column="G")
+    >>> node = RowSum(compare(">=", Row("a"), Scalar("k")) * Row("a"))
+    >>> float(node.evaluate(ctx)[0, 0]), node.excel(ctx)
+    (5.0, 'SUMPRODUCT((((Calc!$E$7:$G$7>=In_K)*1)*Calc!$E$7:$G$7))')
+    """
+
+    operand: Expr
+
+    def evaluate(self, ctx):
+        v = np.asarray(self.operand.evaluate(ctx), dtype=float)
+        shape = np.broadcast_shapes(v.shape, (1, ctx.values["__periods__"] + 1))
+        return np.broadcast_to(v, shape).sum(axis=-1, keepdims=True)
+
+    def excel(self, ctx):
+        whole = copy.copy(ctx)
+        whole.whole_rows = True
+        return f"SUMPRODUCT({self.operand.excel(whole)})"
+
+    def refs(self):
+        return self.operand.refs()
+
+
+@dataclass(frozen=True)
+class IsNumber(Expr):
+    """1 where a value exists (a finite number; not an error value in Excel), else 0."""
+
+    operand: Expr
+
+    def evaluate(self, ctx):
+        return np.isfinite(np.asarray(self.operand.evaluate(ctx), dtype=float)).astype(float)
+
+    def excel(self, ctx):
+        return f"(ISNUMBER({self.operand.excel(ctx)})*1)"
+
+    def refs(self):
+        return self.operand.refs()
+
+
+@dataclass(frozen=True)
+class ErrorCount(Expr):
+    """How many cells of some rows hold no number: nan or inf in the engine, an error
+    value in Excel, ``SUMPRODUCT(ISERROR(range)*1)``.
+
+    The workbook's range runs from the first to the last of the rows (on one
+    sheet), so anything between them counts too: give it the rows of a whole block.
+    """
+
+    rows: tuple[str, ...]
+
+    def evaluate(self, ctx):
+        bad = [np.sum(~np.isfinite(ctx.values[r]), axis=-1, keepdims=True) for r in self.rows]
+        return np.sum(bad, axis=0).astype(float)
+
+    def excel(self, ctx):
+        placed = [ctx.rows[r] for r in self.rows]
+        prefix = placed[0][0]
+        if any(p != prefix for p, _ in placed):
+            raise ValueError("rows counted for errors lie on different sheets")
+        first, last = min(r for _, r in placed), max(r for _, r in placed)
+        return (
+            f"SUMPRODUCT(ISERROR({prefix}${ctx.first_column}${first}:${ctx.last_column}${last})*1)"
+        )
+
+    def refs(self):
+        return set(self.rows)
+
+
+@dataclass(frozen=True)
+class ChangedSince(Expr):
+    """How many inputs differ from a copy of them taken at a snapshot.
+
+    ``pairs`` are keys of ``ctx.cells`` naming (live range, copied range), rendered
+    ``SUMPRODUCT((live<>copy)*1)+...``. The engine keeps no copies: it computes
+    what the snapshot holds (the sensitivity table) from the very inputs it is
+    given, so in the engine nothing has changed since: 0.
+    """
+
+    pairs: tuple[tuple[str, str], ...]
+
+    def evaluate(self, ctx):
+        return np.float64(0.0)
+
+    def excel(self, ctx):
+        return "+".join(
+            f"SUMPRODUCT(({ctx.cells[live]}<>{ctx.cells[copied]})*1)" for live, copied in self.pairs
+        )
+
+
 def column_letter(index: int) -> str:
     """1 -> A, 27 -> AA (Excel's column names)."""
     letters = ""
@@ -586,6 +821,13 @@ def column_index(letters: str) -> int:
     for char in letters:
         index = index * 26 + ord(char) - 64
     return index
+
+
+def _period_column(ctx) -> str:
+    """The column being rendered; a line of one period has none inside a row sum."""
+    if ctx.whole_rows:
+        raise ValueError("a line of one period (previous, running, lagged) inside a row sum")
+    return ctx.column_letter
 
 
 def _previous_column(letter: str) -> str:

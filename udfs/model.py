@@ -1,11 +1,15 @@
-"""The business-case model, defined once as data: inputs, drivers, lines, outputs.
+"""The business-case model, defined once as data: inputs, drivers, lines, outputs
+and checks.
 
 :func:`build_model` turns a :class:`~udfs.spec.Spec` into a :class:`Model`.
 Every line is an expression (:mod:`udfs.expr`); :func:`evaluate` computes
-them with numpy and the workbook generator renders the very same expressions
-as Excel formulas. The spec decides the structure (horizon, periods, one row
-per fixed cost, role and gate); every number is an input, so the generated
-workbook can be re-evaluated from its Inputs sheet alone.
+them with numpy, in the order their references need (:func:`evaluation_order`),
+and the workbook generator renders the very same expressions as Excel
+formulas. The checks (:class:`Check`, the workbook's Checks sheet) are
+expressions too: :func:`evaluate_checks` computes what the sheet shows.
+The spec decides the structure (horizon, periods, one row per fixed cost,
+role and gate); every number is an input, so the generated workbook can be
+re-evaluated from its Inputs sheet alone.
 
 Sign convention: revenue and inflows positive, costs and investment negative.
 
@@ -24,7 +28,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import expr as X
-from .expr import Aggregate, Const, NotAvailableIf, PeriodNumber, Prev, Row, Scalar, compare
+from .errors import BizcaseError
+from .expr import (
+    Aggregate,
+    Const,
+    NotAvailableIf,
+    PeriodNumber,
+    Prev,
+    Result,
+    Row,
+    Scalar,
+    compare,
+)
 from .spec import (
     DRIVERS,
     SCENARIO_DRIVERS,
@@ -73,11 +88,50 @@ class Line:
 
 @dataclass(frozen=True)
 class Output:
-    name: str  # the defined name is "Out_" + name (or a helper without prefix)
+    name: str  # the defined name is "Out_" + name (or "Calc_" + name for a helper)
     label: str
     unit: str
     expr: X.Expr
     public: bool = True
+
+    @property
+    def result(self) -> Result:
+        """The reference other expressions read this output through."""
+        return Result(self.name)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A fact the model's lines must agree with, recomputed by another route.
+
+    ``value`` is the figure as the model gives it, ``other`` the same figure by
+    another route (None when the check is a condition on ``value`` alone), and
+    their difference follows. ``ok`` is 1 when the check passes and 0 when it
+    fails; it reads the check's own parts through :meth:`part`, so the Checks
+    sheet shows the figures the verdict comes from. A warning (a judgement, not
+    an error) stays out of the master check.
+    """
+
+    name: str
+    label: str
+    unit: str
+    value: X.Expr
+    ok: X.Expr
+    other: X.Expr | None = None
+    warning: bool = False
+
+    @staticmethod
+    def part(check: str, which: str) -> Result:
+        """The ``which`` (value, other, difference, ok) of the check named ``check``."""
+        return Result(f"{check}.{which}")
+
+    def parts(self) -> list[tuple[str, X.Expr]]:
+        """Each part's name and expression, in the order they are computed."""
+        parts = [("value", self.value)]
+        if self.other is not None:
+            value, other = self.part(self.name, "value"), self.part(self.name, "other")
+            parts += [("other", self.other), ("difference", value - other)]
+        return [*parts, ("ok", self.ok)]
 
 
 @dataclass
@@ -89,6 +143,10 @@ class Model:
     drivers: list[Line] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    # The evaluation order and the items it was sorted from: sorting costs about
+    # a tenth of an evaluation, and a rollup evaluates each model once or more.
+    _order: tuple = field(default=((), []), repr=False, compare=False)
 
     def input(self, name: str) -> Input:
         return next(i for i in self.inputs if i.name == name)
@@ -301,6 +359,18 @@ def _input(meta: In, spec: Spec, at: At, info, texts: dict) -> Input:
     )
 
 
+#: The key (in a rendering context's cells) of the list of scenario names.
+SCENARIO_LIST = "ScenarioList"
+
+
+def _scenario_number() -> X.Expr:
+    """1 Low, 2 Base, 3 High: where the Scenario input sits in the list of scenarios.
+
+    A copy of the model for one scenario renders its own cell as ``Scenario``.
+    """
+    return X.Match(Scalar("Scenario"), SCENARIOS, SCENARIO_LIST)
+
+
 def _drivers(spec: Spec) -> list[Line]:
     index = Scalar("scenario_index")
     drivers = [
@@ -309,9 +379,9 @@ def _drivers(spec: Spec) -> list[Line]:
             "Scenario number (1 Low, 2 Base, 3 High)",
             "Drivers",
             "#",
-            X.Const(0.0),
+            _scenario_number(),
             scalar=True,
-        ),  # rendered per block: MATCH(scenario, list, 0)
+        ),
         Line(
             "periods_total",
             "Periods in the horizon",
@@ -938,7 +1008,7 @@ def _outputs() -> list[Output]:
     no_pv_outflow = compare("=", Aggregate("SUMIF_NEG", ("discounted_fcf",)), 0)
     horizon = s("periods_total")
     irr_steps = []
-    previous = s("IRRStart_out")
+    previous = Result("IRRStart")
     for k in range(1, IRR_STEPS + 1):
         irr_steps.append(
             Output(
@@ -949,7 +1019,7 @@ def _outputs() -> list[Output]:
                 public=False,
             )
         )
-        previous = s(f"IRRStep{k}_out")
+        previous = Result(f"IRRStep{k}")
     pv_outflows = _present_value(rate, "PV_AT_NEG")
     fv_inflows = Aggregate("FV_AT_POS", ("operating_fcf", "time_periods"), (rate, horizon)) + (
         Aggregate("FV_AT_POS", ("terminal_value", "period"), (rate, horizon))
@@ -980,8 +1050,8 @@ def _outputs() -> list[Output]:
             # A zero now-column can stall Excel's and LibreOffice's iteration where
             # the flows from period 1 converge; they share the root then.
             X.IfError(
-                Aggregate("IRR", ("incremental_fcf",), (s("IRRGuess_out"),)),
-                Aggregate("IRR_FROM_1", ("incremental_fcf",), (s("IRRGuess_out"),)),
+                Aggregate("IRR", ("incremental_fcf",), (Result("IRRGuess"),)),
+                Aggregate("IRR_FROM_1", ("incremental_fcf",), (Result("IRRGuess"),)),
             ),
             public=False,
         ),
@@ -1059,8 +1129,144 @@ def _outputs() -> list[Output]:
             "Terminal value's share of NPV",
             "%",
             NotAvailableIf(
-                compare("=", s("NPV_out"), 0), Aggregate("SUM", ("pv_terminal",)) / s("NPV_out")
+                compare("=", Result("NPV"), 0),
+                Aggregate("SUM", ("pv_terminal",)) / Result("NPV"),
             ),
+        ),
+    ]
+
+
+#: The workbook's sensitivity snapshot: (the live inputs, their copy when the
+#: tornado was computed), as keys of a rendering context's cells.
+SNAPSHOT_PAIRS = (
+    ("Snap_Inputs", "Snap_InputsAtSnapshot"),
+    ("Snap_Series", "Snap_SeriesAtSnapshot"),
+)
+
+
+def _checks(spec: Spec, lines: list[Line]) -> list[Check]:
+    """Facts the lines must agree with, each recomputed by a route of its own."""
+    tolerance = Scalar("CheckTolerance")
+    part = Check.part
+
+    def total(name: str) -> X.Expr:
+        return Aggregate("SUM", (name,))
+
+    def equal(name: str, label: str, value, other, applies=None) -> Check:
+        within = compare("<=", X.fabs(part(name, "difference")), tolerance)
+        ok = within if applies is None else X.fif(applies, within, 1)
+        return Check(name, label, "currency", value, ok, other)
+
+    # Depreciation by a closed form: each period's capex in service times the
+    # share of it written off by the end of the horizon.
+    age = Scalar("periods_total") - Row("period") + 1
+    used = age / (Scalar("DepreciationLife") * Scalar("PeriodsPerYear"))
+    in_service = Row("capex_in_service")
+    depreciable = X.RowSum(in_service * (compare(">=", used, 1) + compare("<", used, 1) * used))
+    schedule = spec.investment.depreciation_schedule
+    if schedule:
+        shares = X.Terms(
+            tuple(
+                (
+                    "+",
+                    Scalar(f"DepreciationYear{k}")
+                    * compare(">=", age, Scalar(f"DepreciationAge{k}")),
+                )
+                for k in range(1, len(schedule) + 1)
+            )
+        )
+        depreciable = X.fif(
+            compare("=", Scalar("DepreciationMethod"), X.Text("Schedule")),
+            X.RowSum(in_service * shares),
+            depreciable,
+        )
+    npv = {name: Result("NPV", name) for name in SCENARIOS}
+    by_lines = X.Terms(
+        (
+            *(("+", total(name)) for name in ("revenue", "cogs", "opex", "tax", "capex")),
+            ("-", Aggregate("LAST", ("wc_level",))),
+            *(("+", total(name)) for name in ("salvage", "salvage_tax", "terminal_value")),
+        )
+    )
+    return [
+        Check(
+            "selector",
+            "The scenario selector holds Low, Base or High",
+            "#",
+            _scenario_number(),
+            X.IsNumber(part("selector", "value")),
+        ),
+        equal(
+            "cash",
+            "Cash by another route: revenue + COGS + opex + tax + capex - closing working "
+            "capital + salvage after tax + terminal value = total free cash flow",
+            total("fcf"),
+            by_lines,
+        ),
+        equal(
+            "depreciation",
+            "Depreciation to date = capex in service x the share of its life that has "
+            "passed (computed from the inputs, not the depreciation rows)",
+            total("depreciation"),
+            depreciable,
+        ),
+        equal(
+            "working_capital",
+            "Working capital is released by the end (no terminal value, release on): "
+            "its changes add up to zero",
+            total("wc_change"),
+            Const(0.0),
+            applies=Scalar("ReleaseWorkingCapital")
+            * compare("=", Scalar("TerminalMethod"), X.Text("None")),
+        ),
+        equal(
+            "scenarios",
+            "The live scenario table agrees with the selected scenario (NPV)",
+            Result("NPV"),
+            X.Choose(_scenario_number(), tuple(npv[name] for name in SCENARIOS)),
+        ),
+        Check(
+            "ordered",
+            "Low NPV <= Base NPV <= High NPV (scenarios ordered as named): the smaller step up",
+            "currency",
+            X.fmin(npv["Base"] - npv["Low"], npv["High"] - npv["Base"]),
+            compare(">=", part("ordered", "value"), 0),
+        ),
+        Check(
+            "stale",
+            "The Sensitivity snapshot is current (no input changed since it was computed): "
+            "inputs changed",
+            "#",
+            X.ChangedSince(SNAPSHOT_PAIRS),
+            compare("=", part("stale", "value"), 0),
+        ),
+        Check(
+            "errors",
+            "No error value anywhere on the Calculations timeline; NPV, eNPV and peak "
+            "funding are numbers: cells in error",
+            "#",
+            X.ErrorCount(tuple(line.name for line in lines)),
+            compare("=", part("errors", "value"), 0)
+            * X.IsNumber(Result("NPV"))
+            * X.IsNumber(Result("eNPV"))
+            * X.IsNumber(Result("PeakFunding")),
+        ),
+        Check(
+            "TerminalValueShare",
+            "Terminal value at most In_TVShareLimit of NPV",
+            "%",
+            Result("TerminalValueShare"),
+            X.fif(
+                X.IsNumber(part("TerminalValueShare", "value")),
+                compare(
+                    "<=",
+                    part("TerminalValueShare", "value"),
+                    part("TerminalValueShare", "other"),
+                ),
+                1,
+            ),
+            other=Scalar("TVShareLimit"),
+            warning=True,
         ),
     ]
 
@@ -1072,7 +1278,64 @@ def build_model(spec: Spec) -> Model:
     model.drivers = _drivers(spec)
     model.lines = _lines(spec)
     model.outputs = _outputs()
+    model.checks = _checks(spec, model.lines)
     return model
+
+
+class ModelError(BizcaseError):
+    """The model's own definition cannot be computed (a cycle, a name used twice)."""
+
+
+def evaluation_order(model: Model) -> list[Line | Output]:
+    """Drivers, lines and outputs, each after everything it reads.
+
+    The engine computes a line for every period at once, so a line reading
+    another one's previous period still needs that line first. The order is
+    the model's lists, each item preceded by what it reads (in name order).
+
+    Raises
+    ------
+    ModelError
+        When two items share a name, or items read each other in a cycle (the
+        message names the cycle).
+    """
+    listed = (*model.drivers, *model.lines, *model.outputs)
+    cached_from, cached = model._order
+    if len(cached_from) == len(listed) and all(
+        a is b for a, b in zip(cached_from, listed, strict=True)
+    ):
+        return cached
+    items: dict = {}
+    for item in listed:
+        key = item.result if isinstance(item, Output) else item.name
+        if key in items:
+            raise ModelError(f"model: {key} is defined twice; expected one definition per name")
+        items[key] = item
+    order: list[Line | Output] = []
+    done: set = set()
+    # An explicit stack: a chain of lines can be deeper than Python's recursion.
+    for root in items:
+        if root in done:
+            continue
+        path, stack = [root], [iter(sorted(items[root].expr.refs() & items.keys(), key=str))]
+        while stack:
+            key = next(stack[-1], None)
+            if key is None:
+                stack.pop()
+                finished = path.pop()
+                done.add(finished)
+                order.append(items[finished])
+            elif key in path:
+                cycle = " -> ".join(str(k) for k in [*path[path.index(key) :], key])
+                raise ModelError(
+                    f"model: {cycle} read each other in a cycle; expected each line to read "
+                    f"only lines computed before it (a previous period's value counts)"
+                )
+            elif key not in done:
+                path.append(key)
+                stack.append(iter(sorted(items[key].expr.refs() & items.keys(), key=str)))
+    model._order = (listed, order)
+    return order
 
 
 # --- evaluation --------------------------------------------------------------
@@ -1128,6 +1391,16 @@ def evaluate_trials(
     series input as (trials, periods). Everything else is shared. This is what
     Monte Carlo, sensitivity grids and break-even searches run on.
     """
+    chosen, ctx = _compute(model, values, scenario)
+    return Trials(
+        chosen,
+        {line.name: ctx.values[line.name] for line in model.lines},
+        {out.name: ctx.values[out.result][:, 0] for out in model.outputs},
+    )
+
+
+def _compute(model: Model, values: dict | None, scenario: str | None) -> tuple[str, X.Context]:
+    """The scenario evaluated and a context holding every input, line and output."""
     inputs = input_values(model)
     unknown = set(values or {}) - set(inputs)
     if unknown:
@@ -1140,7 +1413,7 @@ def evaluate_trials(
     matches = [s for s in SCENARIOS if s.lower() == chosen.strip().lower()]
     if not matches:
         raise ValueError(f"In_Scenario: must be one of {', '.join(SCENARIOS)}; got {chosen!r}")
-    chosen = matches[0]
+    inputs["Scenario"] = chosen = matches[0]
     kinds = {i.name: i.kind for i in model.inputs}
     ctx = X.Context()
     ctx.values["__periods__"] = model.periods
@@ -1165,19 +1438,72 @@ def evaluate_trials(
             first = np.broadcast_to(first, (max(first.shape[0], rows.shape[0]), 1))
             rows = np.broadcast_to(rows, (first.shape[0], rows.shape[1]))
             ctx.values[item.name] = np.concatenate([first, rows], axis=1)
-    ctx.values["scenario_index"] = np.array([[SCENARIOS.index(chosen) + 1.0]])
+    scalars = {line.name for line in model.drivers}
     with np.errstate(all="ignore"):
-        for line in model.drivers[1:]:
-            ctx.values[line.name] = np.broadcast_to(line.expr.evaluate(ctx), (trials, 1))
-        for line in model.lines:
-            ctx.values[line.name] = np.broadcast_to(
-                line.expr.evaluate(ctx), (trials, model.periods + 1)
-            )
-        outputs = {}
+        for item in evaluation_order(model):
+            value = np.asarray(item.expr.evaluate(ctx), dtype=float)
+            if isinstance(item, Output):
+                ctx.values[item.result] = np.broadcast_to(value.reshape(-1, 1), (trials, 1))
+            elif item.name in scalars:
+                ctx.values[item.name] = np.broadcast_to(value, (trials, 1))
+            else:
+                ctx.values[item.name] = np.broadcast_to(value, (trials, model.periods + 1))
+    return chosen, ctx
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check evaluated: its figures (nan where a part does not apply) and verdict."""
+
+    name: str
+    label: str
+    value: float
+    other: float
+    difference: float
+    ok: bool
+    warning: bool
+
+
+def evaluate_checks(
+    model: Model, values: dict | None = None, scenario: str | None = None
+) -> list[CheckResult]:
+    """The model's checks (the workbook's Checks sheet) for one set of inputs.
+
+    Each check compares a figure of the model with the same figure by another
+    route; the scenario checks read the model evaluated once per scenario, as the
+    workbook's ScenarioCalcs copies do. Checks that only a workbook can fail (a
+    typed-over cell, a stale sensitivity snapshot) pass here: the engine has one
+    copy of each line and computes everything from the inputs it is given.
+    ``all(c.ok for c in checks if not c.warning)`` is the master check.
+    """
+    chosen, ctx = _compute(model, values, scenario)
+    trials = ctx.values[Result("NPV")].shape[0]
+    if trials != 1:
+        raise ValueError(
+            f"values: the checks take one set of inputs; got {trials} trials "
+            f"(evaluate_trials computes many)"
+        )
+    for name in SCENARIOS:
+        copy = ctx if name == chosen else _compute(model, values, name)[1]
         for out in model.outputs:
-            value = np.broadcast_to(
-                np.asarray(out.expr.evaluate(ctx), dtype=float).reshape(-1, 1), (trials, 1)
+            ctx.values[Result(out.name, name)] = copy.values[out.result]
+    results = []
+    with np.errstate(all="ignore"):
+        for check in model.checks:
+            figures = dict.fromkeys(("value", "other", "difference"), np.nan)
+            for which, expression in check.parts():
+                value = np.asarray(expression.evaluate(ctx), dtype=float).reshape(-1)[0]
+                ctx.values[Check.part(check.name, which)] = np.full((1, 1), value)
+                figures[which] = float(value)
+            results.append(
+                CheckResult(
+                    check.name,
+                    check.label,
+                    figures["value"],
+                    figures["other"],
+                    figures["difference"],
+                    figures.pop("ok") == 1,
+                    check.warning,
+                )
             )
-            ctx.values[f"{out.name}_out"] = value
-            outputs[out.name] = value[:, 0]
-    return Trials(chosen, {line.name: ctx.values[line.name] for line in model.lines}, outputs)
+    return results

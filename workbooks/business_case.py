@@ -29,7 +29,16 @@ from openpyxl.worksheet.pagebreak import Break
 
 from udfs import expr as X
 from udfs.errors import BizcaseError
-from udfs.model import NOW_INPUTS, Input, Model, build_model, evaluate
+from udfs.model import (
+    NOW_INPUTS,
+    SCENARIO_LIST,
+    SNAPSHOT_PAIRS,
+    Check,
+    Input,
+    Model,
+    build_model,
+    evaluate,
+)
 from udfs.sensitivity import tornado, tornado_drivers
 from udfs.spec import SCENARIOS, Spec
 
@@ -300,6 +309,7 @@ class BusinessCaseWriter:
         for i, name in enumerate(SCENARIOS):
             write_text(ws.cell(row=row, column=2 + i), name)
         self.define("List_Scenarios", f"Inputs!$B${row}:$D${row}")
+        self.input_cells[SCENARIO_LIST] = "List_Scenarios"
         row += 2
         # Series: one row per input, aligned with the Calculations timeline, on a page
         # of their own so the year header prints above them.
@@ -394,6 +404,8 @@ class BusinessCaseWriter:
         None means the workbook's selector, In_Scenario.
         """
         block = Block(ws.title, "")
+        if scenario_cell:  # the model's Scenario input, as this copy of it reads it
+            block.cells["Scenario"] = scenario_cell
         row = top
         model = self.model
         # Rows first (formulas may refer forward to rows of this block).
@@ -417,7 +429,7 @@ class BusinessCaseWriter:
         layout.append(("section", "Outputs", row))
         row += 1
         for out in model.outputs:
-            block.cells[f"{out.name}_out"] = f"$C${row}"
+            block.cells[out.result] = f"$C${row}"
             layout.append(("output", out, row))
             row += 1
         ws[f"A{top}"].value = "Drivers after the scenario"
@@ -430,10 +442,7 @@ class BusinessCaseWriter:
             write_text(ws[f"A{r}"], item.label)
             write_text(ws[f"B{r}"], self.unit_label(item.unit))
             fmt = self.fmt(item.unit)
-            if kind == "driver" and item.name == "scenario_index":
-                source = scenario_cell or "In_Scenario"
-                ws[f"C{r}"].value = f"=MATCH({source},List_Scenarios,0)"
-            elif kind in ("driver", "output"):
+            if kind in ("driver", "output"):
                 ctx = self.context(block)
                 ws[f"C{r}"].value = "=" + item.expr.excel(ctx)
                 ws[f"C{r}"].number_format = fmt
@@ -555,7 +564,7 @@ class BusinessCaseWriter:
         row = lay.first_row
         for out in self.model.outputs:
             write_text(ws[f"A{row}"], out.label)
-            ws[f"B{row}"].value = f"=Calculations!{self.main.cells[out.name + '_out']}"
+            ws[f"B{row}"].value = f"=Calculations!{self.main.cells[out.result]}"
             ws[f"B{row}"].number_format = self.fmt(out.unit)
             ws[f"B{row}"].font = Font(bold=out.public)
             if out.name == "TerminalValueShare":  # "n/a" without a terminal value
@@ -650,7 +659,7 @@ class BusinessCaseWriter:
                 continue
             write_text(ws[f"A{row}"], out.label)
             for i, name in enumerate(SCENARIOS):
-                cell = self.scenario_blocks[name].cells[f"{out.name}_out"]
+                cell = self.scenario_blocks[name].cells[out.result]
                 missing = MISSING.get(out.name, "n/a")
                 c = ws.cell(
                     row=row, column=first + i, value=f'=IFERROR(ScenarioCalcs!{cell},"{missing}")'
@@ -833,97 +842,26 @@ class BusinessCaseWriter:
         self.landscape(ws)
 
     def write_checks(self):
-        """Checks that recompute a fact by another route than the model's own rows."""
+        """The model's checks (:class:`udfs.model.Check`), one row each: the figure as the
+        model gives it, the same figure by another route, their difference and the
+        verdict, every cell rendered from the check's expressions."""
         ws = self.checks_ws
         ws["A1"].value = "Checks"
         ws["A1"].font = TITLE_FONT
         ws.column_dimensions["A"].width = 80
-        ws.column_dimensions["B"].width = 12
-        rows = self.main.rows
-
-        def row_range(name: str) -> str:
-            row = rows[name][1]
-            return f"Calculations!${self.col(0)}${row}:${self.last_col}${row}"
-
-        sums = {name: f"SUM({row_range(name)})" for name in rows}
-        end = f"Calculations!${self.last_col}$"
-        base_npv = f"ScenarioCalcs!{self.scenario_blocks['Base'].cells['NPV_out']}"
-        selected = {
-            name: f"ScenarioCalcs!{self.scenario_blocks[name].cells['NPV_out']}"
-            for name in SCENARIOS
-        }
-        tolerance = "In_CheckTolerance"
-        # Depreciation by a closed form: each period's capex in service, times the
-        # share of it written off by the end of the horizon.
-        age = f"(Calculations!{self.main.cells['periods_total']}-{row_range('period')}+1)"
-        life = f"({age}/(In_DepreciationLife*In_PeriodsPerYear))"
-        straight = f"SUMPRODUCT({row_range('capex_in_service')},({life}>=1)+({life}<1)*{life})"
-        depreciable = straight
-        schedule = self.spec.investment.depreciation_schedule
-        if schedule:
-            shares = "+".join(
-                f"In_DepreciationYear{k}*({age}>=In_DepreciationAge{k})"
-                for k in range(1, len(schedule) + 1)
-            )
-            by_schedule = f"SUMPRODUCT({row_range('capex_in_service')},{shares})"
-            depreciable = f'IF(In_DepreciationMethod="Schedule",{by_schedule},{straight})'
-        first_line = min(r for _, r in rows.values())
-        last_line = max(r for _, r in rows.values())
-        timeline = f"Calculations!${self.col(0)}${first_line}:${self.last_col}${last_line}"
-        checks = [
-            (
-                "The scenario selector holds Low, Base or High",
-                "ISNUMBER(MATCH(In_Scenario,List_Scenarios,0))",
-            ),
-            (
-                "Cash by another route: revenue + COGS + opex + tax + capex - closing working "
-                "capital + salvage after tax + terminal value = total free cash flow",
-                f"ABS({sums['fcf']}-({sums['revenue']}+{sums['cogs']}+{sums['opex']}+"
-                f"{sums['tax']}+{sums['capex']}-{end}{rows['wc_level'][1]}+{sums['salvage']}+"
-                f"{sums['salvage_tax']}+{sums['terminal_value']}))<={tolerance}",
-            ),
-            (
-                "Depreciation to date = capex in service x the share of its life that has "
-                "passed (computed from the inputs, not the depreciation rows)",
-                f"ABS({sums['depreciation']}-{depreciable})<={tolerance}",
-            ),
-            (
-                "Working capital is released by the end (no terminal value, release on)",
-                f'IF(In_ReleaseWorkingCapital*(In_TerminalMethod="None"),'
-                f"ABS({sums['wc_change']})<={tolerance},TRUE)",
-            ),
-            (
-                "The live scenario table agrees with the selected scenario",
-                f"ABS(Out_NPV-CHOOSE(MATCH(In_Scenario,List_Scenarios,0),{selected['Low']},"
-                f"{selected['Base']},{selected['High']}))<={tolerance}",
-            ),
-            (
-                "Low NPV <= Base NPV <= High NPV (scenarios ordered as named)",
-                f"AND({selected['Low']}<={base_npv},{base_npv}<={selected['High']})",
-            ),
-            (
-                "The Sensitivity snapshot is current (no input changed since it was computed)",
-                "SUMPRODUCT((Snap_Inputs<>Snap_InputsAtSnapshot)*1)"
-                "+SUMPRODUCT((Snap_Series<>Snap_SeriesAtSnapshot)*1)=0",
-            ),
-            (
-                "No error value anywhere on the Calculations timeline; NPV, eNPV and peak "
-                "funding are numbers",
-                f"AND(SUMPRODUCT(ISERROR({timeline})*1)=0,ISNUMBER(Out_NPV),"
-                f"ISNUMBER(Out_eNPV),ISNUMBER(Out_PeakFunding))",
-            ),
-        ]
-        ws["A3"].value, ws["B3"].value = "Check", "OK?"
-        for c in ws[3][:2]:
-            c.font, c.fill = HEADER_FONT, HEADER_FILL
-        row = 4
-        first = row
-        for label, formula in checks:
-            ws[f"A{row}"].value = label
-            ws[f"B{row}"].value = f"=IF({formula},1,0)"
-            ws[f"B{row}"].number_format = '"OK";;"FAIL"'
-            row += 1
-        row += 1
+        for col, width in (("B", 12), ("C", 16), ("D", 16), ("E", 14)):
+            ws.column_dimensions[col].width = width
+        ctx = self.checks_context()
+        headers = ("Check", "OK?", "Model", "Another route", "Difference")
+        for col, text in zip("ABCDE", headers, strict=True):
+            ws[f"{col}3"].value = text
+            ws[f"{col}3"].font, ws[f"{col}3"].fill = HEADER_FONT, HEADER_FILL
+        checks = [c for c in self.model.checks if not c.warning]
+        warnings = [c for c in self.model.checks if c.warning]
+        first = 4
+        for row, check in enumerate(checks, start=first):
+            self.write_check(ws, ctx, check, row)
+        row = first + len(checks) + 1
         ws[f"A{row}"].value = "Master check (every check above passes)"
         ws[f"A{row}"].font = Font(bold=True)
         ws[f"B{row}"].value = f"=IF(ISERROR(MIN(B{first}:B{row - 2})),0,MIN(B{first}:B{row - 2}))"
@@ -933,22 +871,42 @@ class BusinessCaseWriter:
         row += 2
         ws[f"A{row}"].value = "Warnings (judgement, not errors; not part of the master check)"
         ws[f"A{row}"].font = SECTION_FONT
-        row += 1
-        ws[f"A{row}"].value = (
-            '="Terminal value at most "&TEXT(In_TVShareLimit,"0%")&" of NPV (it is "'
-            '&IFERROR(TEXT(Out_TerminalValueShare,"0%"),"n/a")&")"'
-        )
-        ws[f"B{row}"].value = (
-            "=IF(ISNUMBER(Out_TerminalValueShare),"
-            "IF(Out_TerminalValueShare<=In_TVShareLimit,1,0),1)"
-        )
-        ws[f"B{row}"].number_format = '"OK";;"FLAG"'
-        self.define("Check_TerminalValueShare", f"Checks!$B${row}")
+        for check in warnings:
+            row += 1
+            self.write_check(ws, ctx, check, row, verdict_format='"OK";;"FLAG"')
+            self.define(f"Check_{check.name}", f"Checks!$B${row}")
         ws[
             f"A{row + 2}"
         ].value = "Equality checks allow a difference of In_CheckTolerance (Inputs)."
-        ws.print_area = f"A1:B{row + 2}"
+        ws.print_area = f"A1:E{row + 2}"
         self.landscape(ws)
+
+    def checks_context(self) -> X.Context:
+        """Where the Checks sheet finds what the checks read: the Calculations block,
+        the outputs by their defined names, the scenario copies, the snapshot names."""
+        main = self.main
+        ctx = self.context(Block("Checks", ""))
+        ctx.rows.update({name: ("Calculations!", row) for name, (_, row) in main.rows.items()})
+        ctx.cells.update({key: f"Calculations!{cell}" for key, cell in main.cells.items()})
+        for out in self.model.outputs:
+            ctx.cells[out.result] = f"Out_{out.name}" if out.public else f"Calc_{out.name}"
+            for name, block in self.scenario_blocks.items():
+                ctx.cells[X.Result(out.name, name)] = f"ScenarioCalcs!{block.cells[out.result]}"
+        for pair in SNAPSHOT_PAIRS:
+            ctx.cells.update({name: name for name in pair})
+        return ctx
+
+    def write_check(self, ws, ctx, check: Check, row: int, verdict_format='"OK";;"FAIL"') -> None:
+        """One check on ``row``: its parts in C (model), D (other route), E (difference)
+        and the verdict in B, each part read by the parts after it through its cell."""
+        columns = {"value": "C", "other": "D", "difference": "E", "ok": "B"}
+        write_text(ws[f"A{row}"], check.label)
+        ws[f"A{row}"].alignment = Alignment(wrap_text=True, vertical="top")
+        for which, expression in check.parts():
+            cell = ws[f"{columns[which]}{row}"]
+            ctx.cells[Check.part(check.name, which)] = cell.coordinate
+            cell.value = "=" + expression.excel(ctx)
+            cell.number_format = verdict_format if which == "ok" else self.fmt(check.unit)
 
     def write_cover(self):
         ws = self.cover
