@@ -471,10 +471,11 @@ def test_refresh_portfolio_applies_the_groups_and_dependencies_typed_into_the_ta
     assert funded() == {by_value[1][col["ID"]]}
 
 
-def test_refresh_portfolio_of_a_template_1_0_portfolio_keeps_what_its_rollup_funded():
-    # A portfolio bizcase 0.1.0 wrote (tests/fixtures/template_1.0): refreshed unedited,
-    # the button must rank and fund exactly as that rollup did.
-    fixture = Path(__file__).parent / "fixtures" / "template_1.0" / "portfolio.xlsx"
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+def test_refresh_portfolio_of_an_earlier_template_keeps_what_its_rollup_funded(version):
+    # A portfolio an earlier bizcase wrote (tests/fixtures/template_<version>): refreshed
+    # unedited, the button must rank and fund exactly as that rollup did.
+    fixture = Path(__file__).parent / "fixtures" / f"template_{version}" / "portfolio.xlsx"
     payload = book_json(fixture, "portfolio.xlsx")
     sheet, header, rows = _cases_table(payload)
     funded = [r[header.index("Selected")] for r in rows]

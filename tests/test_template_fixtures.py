@@ -23,14 +23,22 @@ from workbooks.rollup import read_cases
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = sorted(p for p in FIXTURES.glob("template_*/*.xlsx") if p.name != "portfolio.xlsx")
+#: Every earlier template kept in fixtures: each folder holds the same kinds of workbook.
+VERSIONS = sorted(p.name.removeprefix("template_") for p in FIXTURES.glob("template_*"))
 
 
 def run(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-def test_there_are_fixtures_of_the_first_template():
-    assert {p.name for p in FIXTURES.glob("template_1.0/*.xlsx")} >= {
+def test_every_earlier_template_released_has_its_fixtures():
+    assert {"1.0", "1.1"} <= set(VERSIONS)
+    assert TEMPLATE_VERSION not in VERSIONS
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_each_template_has_every_kind_of_fixture(version):
+    assert {p.name for p in FIXTURES.glob(f"template_{version}/*.xlsx")} >= {
         "plain.xlsx",
         "scenario_low.xlsx",
         "edited.xlsx",
@@ -48,14 +56,22 @@ def test_old_workbook_evaluates(path):
     assert case.template_version == path.parent.name.removeprefix("template_")
 
 
-def test_typed_inputs_of_an_old_workbook_are_read_as_typed():
+@pytest.mark.parametrize("version", VERSIONS)
+def test_typed_inputs_of_an_old_workbook_are_read_as_typed(version):
     """edited.xlsx: the user typed 9.5%, 27% and chose High (see the fixtures' README)."""
-    case = read_business_case(FIXTURES / "template_1.0" / "edited.xlsx")
+    case = read_business_case(FIXTURES / f"template_{version}" / "edited.xlsx")
     assert case.values["DiscountRate"] == 0.095
     assert case.values["TaxRate"] == 0.27
     assert case.scenario == "High"
-    low = read_business_case(FIXTURES / "template_1.0" / "scenario_low.xlsx")
+    low = read_business_case(FIXTURES / f"template_{version}" / "scenario_low.xlsx")
     assert low.scenario == "Low"
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_old_workbook_passes_check(path):
+    """Nothing was edited but inputs: check finds no problem in an older template."""
+    result = run("check", path)
+    assert result.exit_code == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -70,8 +86,10 @@ def test_old_workbook_upgrades_keeping_every_input(path, tmp_path):
         assert np.array_equal(np.asarray(after.values[name]), np.asarray(value)), name
 
 
-def test_old_workbook_simulates(tmp_path):
-    path = Path(shutil.copy(FIXTURES / "template_1.0" / "simulated.xlsx", tmp_path / "s.xlsx"))
+@pytest.mark.parametrize("version", VERSIONS)
+def test_old_workbook_simulates(version, tmp_path):
+    source = FIXTURES / f"template_{version}" / "simulated.xlsx"
+    path = Path(shutil.copy(source, tmp_path / "s.xlsx"))
     result = run("simulate", path, "--trials", "300", "--seed", "1", "--write")
     assert result.exit_code == 0, result.stderr
     assert read_business_case(path).values
@@ -86,7 +104,8 @@ def test_old_workbooks_roll_up(tmp_path):
     assert result.exit_code == 0, result.stderr
 
 
-def test_an_old_portfolio_given_as_a_case_is_refused_cleanly():
-    result = run("evaluate", FIXTURES / "template_1.0" / "portfolio.xlsx")
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_old_portfolio_given_as_a_case_is_refused_cleanly(version):
+    result = run("evaluate", FIXTURES / f"template_{version}" / "portfolio.xlsx")
     assert result.exit_code != 0
     assert "Traceback" not in result.stderr

@@ -171,16 +171,28 @@ def check_workbook(path: str | Path) -> list[Problem]:
 TIMELINE_SHEETS = ("Calculations", "ScenarioCalcs")
 
 
+def _last_period_column(wb) -> int | None:
+    """The timeline's last column: the last period label on Calculations' header row
+    (ScenarioCalcs shares the timeline); None for no limit when the sheet is gone."""
+    if "Calculations" not in wb.sheetnames:
+        return None
+    labels = wb["Calculations"][CALCULATIONS.header_row]
+    filled = [c.column for c in labels if c.value is not None]
+    return max(filled) if filled else None
+
+
 def _consistency_problems(wb) -> list[Problem]:
     """An earlier template's timeline rows: one formula copied across, nothing typed over."""
     problems = []
+    last = _last_period_column(wb)
     for sheet in TIMELINE_SHEETS:
         if sheet not in wb.sheetnames:
             problems.append(Problem(sheet, "-", "missing sheet", "the sheet has been deleted"))
             continue
         ws = wb[sheet]
-        # The timeline has started in the same column in every template version so far.
-        for row in ws.iter_rows(min_col=CALCULATIONS.first_period_column):
+        # The timeline has started in the same column in every template version so far;
+        # a column after it (a Total) holds another formula by design.
+        for row in ws.iter_rows(min_col=CALCULATIONS.first_period_column, max_col=last):
             first = row[0]
             if not (isinstance(first.value, str) and first.value.startswith("=")):
                 continue

@@ -5,18 +5,21 @@ Kept apart from the generator so that reading a workbook does not import it.
 
 History: 1.0, the first release; 1.1, period 0 (now) opens the timeline,
 mid-period timing, working capital released at the horizon, terminal value on
-a steady-state year, checks that recompute by another route.
+a steady-state year, checks that recompute by another route; 1.2, the Checks
+sheet shows each check as the model states it (figure, other route,
+difference), the portfolio Summary gains Port_MIRR.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-TEMPLATE_VERSION = "1.1"
+TEMPLATE_VERSION = "1.2"
 
 
 def _nothing_renamed(spec: dict) -> dict:
-    """1.1 only added fields: an older spec lacks them and takes their defaults."""
+    """A step that only added fields or changed formulas: an older spec lacks the
+    new fields and takes their defaults."""
     return spec
 
 
@@ -25,6 +28,7 @@ def _nothing_renamed(spec: dict) -> dict:
 #: or moved fields. Inputs a version adds need none (they take the spec's defaults).
 MIGRATIONS: dict[tuple[str, str], Callable[[dict], dict]] = {
     ("1.0", "1.1"): _nothing_renamed,
+    ("1.1", "1.2"): _nothing_renamed,
 }
 
 
