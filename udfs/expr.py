@@ -284,8 +284,9 @@ class Op(Expr):
             if isinstance(a, str) or isinstance(b, str):
                 return np.float64(_text(a) == _text(b)) if self.op == "=" else _bad(self.op)
             return _COMPARE[self.op](a, b).astype(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _NUMPY_OPS[self.op](a, b)
+        # x/0 is inf and 0/0 nan, as the outputs expect: the caller (model.evaluate_trials)
+        # sets np.errstate once for the whole pass, not once per operation.
+        return _NUMPY_OPS[self.op](a, b)
 
     def excel(self, ctx):
         return f"({self.left.excel(ctx)}{self.op}{self.right.excel(ctx)})"

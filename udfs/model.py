@@ -1511,16 +1511,20 @@ def evaluate_trials(
     ctx.values["scenario_index"] = np.array([[SCENARIOS.index(chosen) + 1.0]])
     with np.errstate(all="ignore"):
         for line in model.drivers[1:]:
-            ctx.values[line.name] = np.broadcast_to(line.expr.evaluate(ctx), (trials, 1))
+            ctx.values[line.name] = _fit(line.expr.evaluate(ctx), (trials, 1))
         for line in model.lines:
-            ctx.values[line.name] = np.broadcast_to(
-                line.expr.evaluate(ctx), (trials, model.periods + 1)
-            )
+            ctx.values[line.name] = _fit(line.expr.evaluate(ctx), (trials, model.periods + 1))
         outputs = {}
         for out in model.outputs:
-            value = np.broadcast_to(
+            value = _fit(
                 np.asarray(out.expr.evaluate(ctx), dtype=float).reshape(-1, 1), (trials, 1)
             )
             ctx.values[f"{out.name}_out"] = value
             outputs[out.name] = value[:, 0]
     return Trials(chosen, {line.name: ctx.values[line.name] for line in model.lines}, outputs)
+
+
+def _fit(value, shape: tuple[int, int]):
+    """``value`` spread to ``shape``; as it is when it has that shape already (most lines),
+    since broadcasting costs more than the arithmetic of a one-case evaluation."""
+    return value if getattr(value, "shape", None) == shape else np.broadcast_to(value, shape)
