@@ -1505,8 +1505,8 @@ def evaluate_trials(
             rows = ctx.values[item.name]
             now = NOW_INPUTS.get(item.name)
             first = ctx.values[now[0]] if now else np.zeros((1, 1))
-            first = np.broadcast_to(first, (max(first.shape[0], rows.shape[0]), 1))
-            rows = np.broadcast_to(rows, (first.shape[0], rows.shape[1]))
+            first = _fit(first, (max(first.shape[0], rows.shape[0]), 1))
+            rows = _fit(rows, (first.shape[0], rows.shape[1]))
             ctx.values[item.name] = np.concatenate([first, rows], axis=1)
     ctx.values["scenario_index"] = np.array([[SCENARIOS.index(chosen) + 1.0]])
     with np.errstate(all="ignore"):
