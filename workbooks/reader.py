@@ -118,13 +118,26 @@ def recorded_model(where: str | Path, version: str, spec_json: str) -> Model:
             f"{where}: made by template {version}, newer than this bizcase reads "
             f"({TEMPLATE_VERSION}); upgrade bizcase"
         )
+    if spec_json in _MODELS:
+        return _MODELS[spec_json]
     try:
         spec = parse_spec(json.loads(spec_json), f"{where} (_bizcase!B4)")
     except json.JSONDecodeError as e:
         raise WorkbookError(f"{where}, _bizcase!B4: the recorded spec is damaged ({e})") from None
     except SpecError as e:
         raise WorkbookError(str(e)) from None
-    return build_model(spec)
+    if len(_MODELS) >= _MODELS_KEPT:
+        del _MODELS[next(iter(_MODELS))]  # the oldest
+    model = _MODELS[spec_json] = build_model(spec)
+    return model
+
+
+# Models by the recorded spec's text: files that share their recorded spec (a
+# template issued to many teams, each typing its own inputs; a workbook read by
+# several macros in a row) are validated and built once. Nothing changes a model
+# once built (inputs read from a file are kept beside it), so one may be shared.
+_MODELS: dict[str, Model] = {}
+_MODELS_KEPT = 64
 
 
 #: Inputs a template version added: a workbook of an earlier version lacks their
