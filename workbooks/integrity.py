@@ -187,6 +187,7 @@ def _template_problems(spec, actual, contents: dict[str, dict]) -> list[Problem]
 
 def _contents(ws) -> dict[str, object]:
     """A read-only sheet's cells that hold something, by coordinate."""
+    ws.reset_dimensions()  # every cell, whatever range the file's <dimension> claims
     return {
         cell.coordinate: cell.value
         for row in ws.iter_rows()
