@@ -14,22 +14,21 @@ import math
 import os
 import shutil
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from udfs.errors import BizcaseError
-from udfs.model import evaluate as evaluate_model
-from udfs.spec import SCENARIOS, SpecError, load_spec
-from workbooks.examples import EXAMPLES, example_spec
-from workbooks.files import refuse_read_only
-from workbooks.reader import read_business_case
+from workbooks.examples import EXAMPLES
 from workbooks.version import TEMPLATE_VERSION
 
-# Each command imports what only it needs (pandas, scipy, openpyxl, rich) when it
-# runs, so that `bizcase evaluate` and `bizcase check` start quickly.
+# Each command imports what it needs when it runs: numpy and pydantic (the model
+# and the spec) only for the commands that read or write a case, pandas, scipy,
+# openpyxl and rich only for those that use them. `bizcase evaluate` reads with
+# python-calamine and never imports openpyxl, pandas or scipy
+# (tests/test_cli_imports.py holds that), and `bizcase --help` imports neither
+# numpy nor pydantic.
 
 app = typer.Typer(
     name="bizcase",
@@ -48,6 +47,8 @@ def _root(
 ):
     """Business-case finance for product portfolios: metrics, workbooks, rollups."""
     if version:
+        from importlib import metadata
+
         typer.echo(f"bizcase {metadata.version('bizcase')}")
         raise typer.Exit()
     if ctx.invoked_subcommand is None:
@@ -143,7 +144,9 @@ def new(
     Example (a bundled example; for your own: bizcase new my_case.toml -o my_case.xlsx):
       bizcase new --example analytics_addon -o case.xlsx
     """
+    from udfs.spec import SpecError, load_spec
     from workbooks.business_case import write_business_case
+    from workbooks.examples import example_spec
     from workbooks.examples.generated import varied_specs
 
     if generated < 0:
@@ -214,6 +217,10 @@ def evaluate(
     Example:
       bizcase evaluate case.xlsx --json
     """
+    from udfs.model import evaluate as evaluate_model
+    from udfs.spec import SCENARIOS
+    from workbooks.reader import read_business_case
+
     if scenario is not None and scenario.strip().lower() not in {s.lower() for s in SCENARIOS}:
         _fail(f"--scenario: must be one of {', '.join(SCENARIOS)}; got {scenario!r}", status=2)
     results, failures, checks = {}, {}, {}
@@ -550,7 +557,9 @@ def simulate(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from udfs.risk import simulate as run_simulation
+    from workbooks.files import refuse_read_only
     from workbooks.inject import put_sheet
+    from workbooks.reader import read_business_case
     from workbooks.risk_sheet import risk_sheet
 
     try:
@@ -628,6 +637,7 @@ def sensitivity(
       bizcase sensitivity case.xlsx --output eNPV
     """
     from udfs.sensitivity import breakeven, tornado
+    from workbooks.reader import read_business_case
 
     try:
         case = read_business_case(file)
@@ -703,6 +713,7 @@ def check(
       bizcase check case.xlsx
     """
     from workbooks.integrity import check_workbook
+    from workbooks.reader import CalamineSource
 
     try:
         problems = check_workbook(file)
@@ -723,7 +734,7 @@ def check(
             typer.echo(str(problem))
         typer.echo(f"{file}: {len(problems)} problem(s)", err=True)
     else:
-        version = read_business_case(file).template_version
+        version, _ = CalamineSource(file).recorded()  # no need to read the case again
         typer.echo(
             f"{file}: every calculation matches the template"
             if version == TEMPLATE_VERSION

@@ -12,7 +12,9 @@ and the KPI actuals into the current template, produce a file that passes
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -290,3 +292,22 @@ def test_check_passes_a_workbook_saved_by_libreoffice(fresh, soffice, tmp_path):
     (saved,) = recalculate([fresh], tmp_path / "lo", soffice=soffice)
     status, problems = _check_json(saved)
     assert problems == [] and status == 0
+
+
+def test_check_reads_every_cell_whatever_range_the_sheets_claim(damaged, tmp_path):
+    """A writer may record a wrong used range (``<dimension ref="A1"/>``): check reads
+    the sheets read-only, and must still see every cell, finding the same damage."""
+    path, expected = damaged
+    claimed = tmp_path / "claims-A1.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(claimed, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                data, n = re.subn(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', data)
+                assert n == 1, info.filename
+            target.writestr(info, data)
+    status, problems = _check_json(claimed)
+    assert status == PROBLEMS_EXIT
+    assert sorted((p["sheet"], p["cell"], p["kind"]) for p in problems) == sorted(
+        ("Calculations", cell, kind) for cell, kind in expected.items()
+    )

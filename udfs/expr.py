@@ -309,8 +309,9 @@ class Op(Expr):
             # Excel compares no error value: the comparison is the error (nan) too.
             missing = np.isnan(a) | np.isnan(b)
             return np.where(missing, np.nan, _COMPARE[self.op](a, b).astype(float))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _NUMPY_OPS[self.op](a, b)
+        # x/0 is inf and 0/0 nan, as the outputs expect: the callers (model._compute,
+        # evaluate_checks, Plan.headlines) set np.errstate once for the whole pass.
+        return _NUMPY_OPS[self.op](a, b)
 
     def excel(self, ctx):
         return f"({self.left.excel(ctx)}{self.op}{self.right.excel(ctx)})"

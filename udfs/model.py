@@ -1435,19 +1435,19 @@ def _compute(model: Model, values: dict | None, scenario: str | None) -> tuple[s
             rows = ctx.values[item.name]
             now = NOW_INPUTS.get(item.name)
             first = ctx.values[now[0]] if now else np.zeros((1, 1))
-            first = np.broadcast_to(first, (max(first.shape[0], rows.shape[0]), 1))
-            rows = np.broadcast_to(rows, (first.shape[0], rows.shape[1]))
+            first = _fit(first, (max(first.shape[0], rows.shape[0]), 1))
+            rows = _fit(rows, (first.shape[0], rows.shape[1]))
             ctx.values[item.name] = np.concatenate([first, rows], axis=1)
     scalars = {line.name for line in model.drivers}
     with np.errstate(all="ignore"):
         for item in evaluation_order(model):
             value = np.asarray(item.expr.evaluate(ctx), dtype=float)
             if isinstance(item, Output):
-                ctx.values[item.result] = np.broadcast_to(value.reshape(-1, 1), (trials, 1))
+                ctx.values[item.result] = _fit(value.reshape(-1, 1), (trials, 1))
             elif item.name in scalars:
-                ctx.values[item.name] = np.broadcast_to(value, (trials, 1))
+                ctx.values[item.name] = _fit(value, (trials, 1))
             else:
-                ctx.values[item.name] = np.broadcast_to(value, (trials, model.periods + 1))
+                ctx.values[item.name] = _fit(value, (trials, model.periods + 1))
     return chosen, ctx
 
 
@@ -1507,3 +1507,9 @@ def evaluate_checks(
                 )
             )
     return results
+
+
+def _fit(value, shape: tuple[int, int]):
+    """``value`` spread to ``shape``; as it is when it has that shape already (most lines),
+    since broadcasting costs more than the arithmetic of a one-case evaluation."""
+    return value if getattr(value, "shape", None) == shape else np.broadcast_to(value, shape)

@@ -757,7 +757,8 @@ class Plan:
         rendered from, on the plan's own funded set.
         """
         ctx = X.Context(values=self.values())
-        return {h.name: float(np.asarray(h.expr.evaluate(ctx)).ravel()[0]) for h in HEADLINES}
+        with np.errstate(all="ignore"):  # x/0 is inf, 0/0 nan, as in the case model
+            return {h.name: float(np.asarray(h.expr.evaluate(ctx)).ravel()[0]) for h in HEADLINES}
 
     def selected_ids(self) -> list[str]:
         return [c.id for c, s in zip(self.aligned.cases, self.selected, strict=True) if s]

@@ -10,14 +10,16 @@ explicitly is scaled as a whole, and working capital is a driver of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy.optimize import brentq
 
 from .errors import InputError
 from .model import _ADJUSTED, NOW_INPUTS, Model, adjustment_names, evaluate_trials, input_values
 from .spec import DRIVERS, SCENARIO_DRIVERS
+
+if TYPE_CHECKING:  # pandas and scipy load only for the grid and the break-even search
+    import pandas as pd
 
 #: Tornado labels of the drivers: their scenario labels.
 TORNADO_DRIVERS = {d.key: d.label for d in DRIVERS}
@@ -150,6 +152,8 @@ def grid(
     values: dict | None = None,
 ) -> pd.DataFrame:
     """Two-way table: ``output`` for every pair of changes (rows a, columns b)."""
+    import pandas as pd
+
     a = np.asarray(changes_a, dtype=float)
     b = np.asarray(changes_b, dtype=float)
     if driver_a == driver_b:
@@ -185,6 +189,7 @@ def breakeven(
     Scans the range for a sign change, then solves with Brent's method to
     machine precision.
     """
+    from scipy.optimize import brentq
 
     def f(x: float) -> float:
         return float(with_changes(model, {driver: np.array([x])}, values, output)[0])

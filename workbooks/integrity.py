@@ -19,6 +19,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.formula.translate import Translator
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from .business_case import TEMPLATE_VERSION, build_workbook, write_business_case
 from .layout import CALCULATIONS, KPIS
@@ -112,27 +113,44 @@ def check_workbook(path: str | Path) -> list[Problem]:
         ]
     except MissingSheetError:  # the Inputs sheet deleted: reported with the other sheets
         pass
-    try:
-        actual = openpyxl.load_workbook(path)  # formulas, not values
+    current = version == TEMPLATE_VERSION
+    try:  # read-only: the formulas and typed values of the sheets compared, no styles
+        actual = openpyxl.load_workbook(path, read_only=True)
+        try:
+            contents = {
+                sheet: _contents(actual[sheet])
+                for sheet in (CALCULATION_SHEETS if current else TIMELINE_SHEETS)
+                if sheet in actual.sheetnames
+            }
+        finally:
+            actual.close()
     except Exception as e:  # openpyxl raises many types for damaged files
         raise WorkbookError(f"{path}: cannot be opened ({type(e).__name__}: {e})") from None
-    if version != TEMPLATE_VERSION:
-        return problems + _consistency_problems(actual)
-    template = build_workbook(model.spec)
+    if not current:
+        return problems + _consistency_problems(contents)
+    return problems + _template_problems(model.spec, actual, contents)
+
+
+def _template_problems(spec, actual, contents: dict[str, dict]) -> list[Problem]:
+    """The calculation cells and names of ``actual`` that differ from the template's."""
+    problems = []
+    template = build_workbook(spec)
     for sheet in template.sheetnames:
         if sheet not in actual.sheetnames:
             problems.append(Problem(sheet, "-", "missing sheet", "the sheet has been deleted"))
     for sheet in CALCULATION_SHEETS:
-        if sheet not in actual.sheetnames:
+        if sheet not in contents:
             continue
-        ws = actual[sheet]
+        cells = contents[sheet]
         for row in template[sheet].iter_rows():
             for cell in row:
                 expected = cell.value
                 if not (isinstance(expected, str) and expected.startswith("=")):
                     continue
-                got = ws[cell.coordinate].value
                 where = cell.coordinate
+                got = cells.get(where)
+                if got == expected:  # as written: most cells, and no need to parse them
+                    continue
                 if got is None or (isinstance(got, str) and not got.startswith("=")):
                     kind = "missing formula" if got is None else "override"
                     problems.append(
@@ -168,57 +186,70 @@ def check_workbook(path: str | Path) -> list[Problem]:
     return problems
 
 
+def _contents(ws) -> dict[str, object]:
+    """A read-only sheet's cells that hold something, by coordinate."""
+    ws.reset_dimensions()  # every cell, whatever range the file's <dimension> claims
+    return {
+        cell.coordinate: cell.value
+        for row in ws.iter_rows()
+        for cell in row
+        if cell.value is not None
+    }
+
+
 TIMELINE_SHEETS = ("Calculations", "ScenarioCalcs")
 
 
-def _last_period_column(wb) -> int | None:
+def _last_period_column(contents: dict[str, dict]) -> int:
     """The timeline's last column: the last period label on Calculations' header row
-    (ScenarioCalcs shares the timeline); None for no limit when the sheet is gone."""
-    if "Calculations" not in wb.sheetnames:
-        return None
-    labels = wb["Calculations"][CALCULATIONS.header_row]
-    filled = [c.column for c in labels if c.value is not None]
-    return max(filled) if filled else None
+    (ScenarioCalcs shares the timeline); no limit when there is none."""
+    labels = [
+        column_index_from_string(column)
+        for column, row in map(coordinate_from_string, contents.get("Calculations", {}))
+        if row == CALCULATIONS.header_row
+    ]
+    return max(labels, default=10**6)
 
 
-def _consistency_problems(wb) -> list[Problem]:
+def _consistency_problems(contents: dict[str, dict]) -> list[Problem]:
     """An earlier template's timeline rows: one formula copied across, nothing typed over."""
     problems = []
-    last = _last_period_column(wb)
+    last = _last_period_column(contents)
     for sheet in TIMELINE_SHEETS:
-        if sheet not in wb.sheetnames:
+        if sheet not in contents:
             problems.append(Problem(sheet, "-", "missing sheet", "the sheet has been deleted"))
             continue
-        ws = wb[sheet]
+        rows: dict[int, list[tuple[int, str, object]]] = {}
+        for coordinate, value in contents[sheet].items():
+            column, row = coordinate_from_string(coordinate)
+            rows.setdefault(row, []).append((column_index_from_string(column), coordinate, value))
         # The timeline has started in the same column in every template version so far;
         # a column after it (a Total) holds another formula by design.
-        for row in ws.iter_rows(min_col=CALCULATIONS.first_period_column, max_col=last):
-            first = row[0]
-            if not (isinstance(first.value, str) and first.value.startswith("=")):
+        first_column = CALCULATIONS.first_period_column
+        for row in sorted(rows):
+            cells = sorted(c for c in rows[row] if first_column <= c[0] <= last)
+            if not cells or cells[0][0] != first_column:
                 continue
-            translator = Translator(first.value, origin=first.coordinate)
-            for cell in row[1:]:
-                got = cell.value
-                if got is None:
-                    continue
+            _, origin, first = cells[0]
+            if not (isinstance(first, str) and first.startswith("=")):
+                continue
+            translator = Translator(first, origin=origin)
+            for _, coordinate, got in cells[1:]:
                 if not (isinstance(got, str) and got.startswith("=")):
                     problems.append(
                         Problem(
-                            sheet,
-                            cell.coordinate,
-                            "override",
-                            f"a typed {got!r} in a row of formulas",
+                            sheet, coordinate, "override", f"a typed {got!r} in a row of formulas"
                         )
                     )
                 elif "#REF!" in got:
-                    problems.append(Problem(sheet, cell.coordinate, "broken reference", got))
-                elif _normal(got) != _normal(translator.translate_formula(cell.coordinate)):
+                    problems.append(Problem(sheet, coordinate, "broken reference", got))
+                elif _normal(got) != _normal(translator.translate_formula(coordinate)):
                     problems.append(
                         Problem(
                             sheet,
-                            cell.coordinate,
+                            coordinate,
                             "edited formula",
-                            f"differs from the row's first formula {first.value}; got {got}",
+                            f"differs from the row's first formula {first}; got {got}",
                         )
                     )
     return problems

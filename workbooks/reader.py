@@ -16,7 +16,9 @@ workbook already open; the xlwings Book API for the macros
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import re
 import zipfile
 from collections.abc import Callable
@@ -118,13 +120,26 @@ def recorded_model(where: str | Path, version: str, spec_json: str) -> Model:
             f"{where}: made by template {version}, newer than this bizcase reads "
             f"({TEMPLATE_VERSION}); upgrade bizcase"
         )
+    if spec_json in _MODELS:
+        return _MODELS[spec_json]
     try:
         spec = parse_spec(migrate(json.loads(spec_json), version), f"{where} (_bizcase!B4)")
     except json.JSONDecodeError as e:
         raise WorkbookError(f"{where}, _bizcase!B4: the recorded spec is damaged ({e})") from None
     except SpecError as e:
         raise WorkbookError(str(e)) from None
-    return build_model(spec)
+    if len(_MODELS) >= _MODELS_KEPT:
+        del _MODELS[next(iter(_MODELS))]  # the oldest
+    model = _MODELS[spec_json] = build_model(spec)
+    return model
+
+
+# Models by the recorded spec's text: files that share their recorded spec (a
+# template issued to many teams, each typing its own inputs; a workbook read by
+# several macros in a row) are validated and built once. Nothing changes a model
+# once built (inputs read from a file are kept beside it), so one may be shared.
+_MODELS: dict[str, Model] = {}
+_MODELS_KEPT = 64
 
 
 #: Inputs a template version added (from each input's ``added_in``): a workbook of
@@ -210,13 +225,16 @@ def _number(value, where: str, item: Input, blank: float | None) -> float:
         return blank
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Refused(where, f"expected a number; got {value!r}")
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         raise _Refused(where, f"expected a finite number; got {value!r}")
-    got = _shown(value, item)
     if item.minimum is not None and value < item.minimum:
-        raise _Refused(where, f"must be at least {_shown(item.minimum, item)}; got {got}")
+        raise _Refused(
+            where, f"must be at least {_shown(item.minimum, item)}; got {_shown(value, item)}"
+        )
     if item.maximum is not None and value > item.maximum:
-        raise _Refused(where, f"must be at most {_shown(item.maximum, item)}; got {got}")
+        raise _Refused(
+            where, f"must be at most {_shown(item.maximum, item)}; got {_shown(value, item)}"
+        )
     return float(value)
 
 
@@ -321,18 +339,12 @@ class CalamineSource(CellSource):
     def cells(self, name: str) -> list[Cell] | None:
         if name not in self.names:
             return None
-        m = _REF.match(self.names[name])
-        if not m:
+        target = _target(self.names[name])
+        if target is None:
             raise WorkbookError(f"{self.path}, {name}: unsupported reference {self.names[name]!r}")
-        sheet = m["sheet"].replace("''", "'")
+        sheet, places = target
         g = self._grid(sheet)
-        r1, c1 = int(m["r1"]) - 1, column_index(m["c1"]) - 1
-        r2, c2 = (int(m["r2"]) - 1, column_index(m["c2"]) - 1) if m["c2"] else (r1, c1)
-        return [
-            (_at(g, r, c), f"{sheet}!{column_letter(c + 1)}{r + 1}")
-            for r in range(r1, r2 + 1)
-            for c in range(c1, c2 + 1)
-        ]
+        return [(_at(g, r, c), where) for r, c, where in places]
 
 
 class OpenpyxlSource(CellSource):
@@ -368,6 +380,26 @@ def defined_names(archive: zipfile.ZipFile) -> dict[str, str]:
         if dn.get("localSheetId") is None and dn.text:
             names[dn.get("name")] = dn.text
     return names
+
+
+@functools.lru_cache(maxsize=4096)
+def _target(ref: str) -> tuple[str, tuple[tuple[int, int, str], ...]] | None:
+    """The sheet and the cells (0-based row, column, "Sheet!A1") of a reference.
+
+    Cached: every workbook of a template has the same names, so a rollup parses
+    each reference once rather than once a file.
+    """
+    m = _REF.match(ref)
+    if not m:
+        return None
+    sheet = m["sheet"].replace("''", "'")
+    r1, c1 = int(m["r1"]) - 1, column_index(m["c1"]) - 1
+    r2, c2 = (int(m["r2"]) - 1, column_index(m["c2"]) - 1) if m["c2"] else (r1, c1)
+    return sheet, tuple(
+        (r, c, f"{sheet}!{column_letter(c + 1)}{r + 1}")
+        for r in range(r1, r2 + 1)
+        for c in range(c1, c2 + 1)
+    )
 
 
 def _at(grid: list, r: int, c: int):

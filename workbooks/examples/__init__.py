@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from udfs.spec import Spec, load_spec
+if TYPE_CHECKING:  # the names alone load without pydantic, for the command line's help
+    from udfs.spec import Spec
 
 #: Example name -> spec file, the documented example first.
 EXAMPLES = {
@@ -27,4 +29,6 @@ def example_path(name: str) -> Path:
 
 
 def example_spec(name: str) -> Spec:
+    from udfs.spec import load_spec
+
     return load_spec(example_path(name))
