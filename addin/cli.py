@@ -766,7 +766,12 @@ def upgrade(
         result = upgrade_workbook(old, output, overwrite=force)
     except (BizcaseError, ValueError) as e:
         _fail(str(e))
-    typer.echo(f"wrote {result.path}: {result.carried} inputs carried over")
+    moved = (
+        f" (template {result.source_version} -> {TEMPLATE_VERSION}, inputs matched by name)"
+        if result.source_version != TEMPLATE_VERSION
+        else ""
+    )
+    typer.echo(f"wrote {result.path}: {result.carried} inputs carried over{moved}")
     for item in result.not_carried:
         typer.echo(f"not carried over: {item}", err=True)
 

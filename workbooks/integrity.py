@@ -260,6 +260,7 @@ class Upgrade:
     path: Path
     carried: int  # inputs carried over
     not_carried: list[str]  # what the new file does not hold, and why
+    source_version: str  # the template the old workbook was made by
 
 
 def upgrade_workbook(old: str | Path, new: str | Path, overwrite: bool = False) -> Upgrade:
@@ -280,16 +281,12 @@ def upgrade_workbook(old: str | Path, new: str | Path, overwrite: bool = False) 
             )
             not_carried.append(f"sheet {name!r}: {reason}")
     filled = case.filled
-    if case.template_version != TEMPLATE_VERSION:
-        not_carried.append(
-            f"template {case.template_version} -> {TEMPLATE_VERSION}: inputs carried by name"
-        )
     if filled:
         not_carried.append(
             f"inputs new since template {case.template_version}, set from the spec: "
             + ", ".join(filled)
         )
-    return Upgrade(Path(path), len(case.values) - len(filled), not_carried)
+    return Upgrade(Path(path), len(case.values) - len(filled), not_carried, case.template_version)
 
 
 def _kpi_actuals(wb) -> dict[str, object]:
