@@ -76,3 +76,23 @@ def test_upgrade_carries_an_old_workbook_into_the_current_template(tmp_path):
     old = read_business_case(FIXTURE).values
     assert set(upgraded.values) == set(old)
     assert cli("check", new).exit_code == 0
+
+
+def test_a_note_typed_past_the_timeline_does_not_stretch_the_consistency_check(tmp_path):
+    """Template 1.1's P&L block ends in a Total column (a SUM, not the row's formula):
+    the check stops at the last period label, even with text typed further along the
+    header row, and still finds a number typed over a period."""
+    fixture = Path(__file__).parent / "fixtures" / "template_1.1" / "plain.xlsx"
+    noted = Path(shutil.copy(fixture, tmp_path / "noted.xlsx"))
+    wb = openpyxl.load_workbook(noted)
+    ws = wb["Calculations"]
+    ws["P3"].value = "note: figures from the June forecast"
+    wb.save(noted)
+    result = cli("check", noted, "--json")
+    assert result.exit_code == 0, result.stdout
+    row = next(c.row for c in ws["A"] if c.value == "EBITDA")  # the timeline's, not the P&L's
+    ws.cell(row=row, column=7).value = 99.0  # typed over period 2 (E is "now")
+    wb.save(noted)
+    result = cli("check", noted, "--json")
+    assert result.exit_code == 4
+    assert f'"G{row}"' in result.stdout and '"override"' in result.stdout

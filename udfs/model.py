@@ -146,7 +146,7 @@ class Model:
     checks: list[Check] = field(default_factory=list)
     # The evaluation order and the items it was sorted from: sorting costs about
     # a tenth of an evaluation, and a rollup evaluates each model once or more.
-    _order: tuple = field(default=((), []), repr=False, compare=False)
+    _order: tuple = field(default=((), ()), repr=False, compare=False)
 
     def input(self, name: str) -> Input:
         return next(i for i in self.inputs if i.name == name)
@@ -1286,7 +1286,7 @@ class ModelError(BizcaseError):
     """The model's own definition cannot be computed (a cycle, a name used twice)."""
 
 
-def evaluation_order(model: Model) -> list[Line | Output]:
+def evaluation_order(model: Model) -> tuple[Line | Output, ...]:
     """Drivers, lines and outputs, each after everything it reads.
 
     The engine computes a line for every period at once, so a line reading
@@ -1334,8 +1334,8 @@ def evaluation_order(model: Model) -> list[Line | Output]:
             elif key not in done:
                 path.append(key)
                 stack.append(iter(sorted(items[key].expr.refs() & items.keys(), key=str)))
-    model._order = (listed, order)
-    return order
+    model._order = (listed, tuple(order))
+    return model._order[1]
 
 
 # --- evaluation --------------------------------------------------------------

@@ -201,14 +201,20 @@ TIMELINE_SHEETS = ("Calculations", "ScenarioCalcs")
 
 
 def _last_period_column(contents: dict[str, dict]) -> int:
-    """The timeline's last column: the last period label on Calculations' header row
-    (ScenarioCalcs shares the timeline); no limit when there is none."""
-    labels = [
+    """The timeline's last column: the end of the unbroken run of period labels that
+    starts at the first period's column on Calculations' header row (ScenarioCalcs
+    shares the timeline). Text typed further along that row does not move it."""
+    labels = {
         column_index_from_string(column)
         for column, row in map(coordinate_from_string, contents.get("Calculations", {}))
         if row == CALCULATIONS.header_row
-    ]
-    return max(labels, default=10**6)
+    }
+    last = CALCULATIONS.first_period_column
+    if last not in labels:
+        return 10**6  # no labels to go by: every column is held to its row's formula
+    while last + 1 in labels:
+        last += 1
+    return last
 
 
 def _consistency_problems(contents: dict[str, dict]) -> list[Problem]:

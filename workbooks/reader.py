@@ -120,8 +120,9 @@ def recorded_model(where: str | Path, version: str, spec_json: str) -> Model:
             f"{where}: made by template {version}, newer than this bizcase reads "
             f"({TEMPLATE_VERSION}); upgrade bizcase"
         )
-    if spec_json in _MODELS:
-        return _MODELS[spec_json]
+    key = (version, spec_json)  # the migrations a spec goes through depend on its version
+    if key in _MODELS:
+        return _MODELS[key]
     try:
         spec = parse_spec(migrate(json.loads(spec_json), version), f"{where} (_bizcase!B4)")
     except json.JSONDecodeError as e:
@@ -129,16 +130,17 @@ def recorded_model(where: str | Path, version: str, spec_json: str) -> Model:
     except SpecError as e:
         raise WorkbookError(str(e)) from None
     if len(_MODELS) >= _MODELS_KEPT:
-        del _MODELS[next(iter(_MODELS))]  # the oldest
-    model = _MODELS[spec_json] = build_model(spec)
+        del _MODELS[next(iter(_MODELS))]  # the first one kept
+    model = _MODELS[key] = build_model(spec)
     return model
 
 
-# Models by the recorded spec's text: files that share their recorded spec (a
-# template issued to many teams, each typing its own inputs; a workbook read by
-# several macros in a row) are validated and built once. Nothing changes a model
-# once built (inputs read from a file are kept beside it), so one may be shared.
-_MODELS: dict[str, Model] = {}
+# Models by template version and the recorded spec's text: files that share their
+# recorded spec (a template issued to many teams, each typing its own inputs; a
+# workbook read by several macros in a row) are validated and built once. A model
+# is shared, so nothing may change one once built: inputs read from a file are kept
+# beside it (BusinessCaseFile.values), and the writer builds its own.
+_MODELS: dict[tuple[str, str], Model] = {}
 _MODELS_KEPT = 64
 
 
