@@ -27,6 +27,7 @@ named cells, never a file), and write where the sheet layouts
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 
 import xlwings as xw
@@ -81,8 +82,20 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *(b.macro for b in registry.BUTTONS)})
+
+
+@functools.cache
 def _classic_entry(button):
-    function = globals()[button.classic or button.script]
+    """One entry point per button (the same function on every lookup)."""
+    target = button.classic or button.script
+    function = globals().get(target)
+    if function is None:
+        raise AttributeError(
+            f"workbooks/buttons.py: the button {button.name!r} runs {target!r}, "
+            f"which addin/macros.py does not define"
+        )
 
     def entry():
         function(xw.Book.caller())

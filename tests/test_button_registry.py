@@ -137,3 +137,18 @@ def test_the_committed_vba_module_is_the_generators_output_with_crlf():
 def test_the_readme_table_is_the_registrys():
     text = bas.README.read_text(encoding="utf-8")
     assert bas.readme_with_table(text) == text, "regenerate it: python -m addin.bas"
+
+
+@pytest.mark.parametrize("label", ['Say "hi"', "Run – now", "Two\nlines", "Costs in €"])
+def test_a_label_the_vba_module_cannot_hold_is_refused(label):
+    # The label is written into bizcase.bas as a comment and a string; the VBA editor
+    # reads that file in the ANSI code page, so quotes, line breaks and non-ASCII break it.
+    with pytest.raises(ValueError, match="printable ASCII"):
+        Button("btnGo", "Cover", "M20", label, "bizcase_go")
+
+
+def test_classic_entry_points_are_one_function_each_and_listed():
+    for button in BUTTONS:
+        assert getattr(macros, button.macro) is getattr(macros, button.macro)
+        assert button.macro in dir(macros)
+    assert not hasattr(macros, "bizcase_no_such_button")

@@ -84,6 +84,9 @@ ROWS = 2
 INSET = 38100  # EMU, 3 pt
 
 
+_VBA_TEXT = re.compile(r"[ !#-~]+")
+
+
 @dataclass(frozen=True)
 class Button:
     """One sheet button, and everything that runs it.
@@ -110,6 +113,16 @@ class Button:
     classic: str = ""
     workbook: str = "case"
     help: str = ""
+
+    def __post_init__(self):
+        # The label becomes a VBA comment and string in addin/bizcase.bas, which the
+        # VBA editor imports in the system's ANSI code page: plain ASCII, no quote.
+        # (Names and macros are held to their rules where a file is written:
+        # add_buttons.)
+        if not _VBA_TEXT.fullmatch(self.label):
+            raise ValueError(
+                f"Button label: printable ASCII without a double quote; got {self.label!r}"
+            )
 
     @property
     def binding(self) -> str:
@@ -450,6 +463,6 @@ def markdown_table(registry: tuple[Button, ...] | None = None) -> str:
     for b in BUTTONS if registry is None else registry:
         rows.append(
             f"| {b.label} | `{b.name}` ({b.sheet}!{b.cell}) | `{b.script}` | `{b.macro}` "
-            f"| {b.help} |"
+            f"| {b.help.replace('|', '&#124;')} |"
         )
     return "\n".join(rows) + "\n"
