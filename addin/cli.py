@@ -207,8 +207,9 @@ def evaluate(
     each failure also one line on stderr. A terminal value above its limit share of
     NPV (In_TVShareLimit, default 75%) is flagged on stderr.
 
-    --checks also computes the checks of the workbook's Checks sheet from the same
-    inputs: each failing one is a line on stderr, --json adds "checks" (by name: ok,
+    --checks also computes the checks of the current template's Checks sheet (a
+    workbook of an earlier template shows older ones) from the same inputs: each
+    failing one is a line on stderr, --json adds "checks" (by name: ok,
     value, other, difference, warning), and the exit status is 4 when a check of the
     master check fails. Only the workbook can show a typed-over cell or a stale
     Sensitivity snapshot: `bizcase check` finds the first.
@@ -227,11 +228,12 @@ def evaluate(
     for path in files:
         try:
             case = read_business_case(path)
-            results[str(path)] = (case, evaluate_model(case.model, case.values, scenario))
+            result = evaluate_model(case.model, case.values, scenario)
             if with_checks:
                 from udfs.model import evaluate_checks
 
                 checks[str(path)] = evaluate_checks(case.model, case.values, scenario)
+            results[str(path)] = (case, result)  # a file is either a result or a failure
         except (BizcaseError, ValueError) as e:
             failures[str(path)] = str(e)
     for path, (case, result) in results.items():
