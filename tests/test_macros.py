@@ -46,6 +46,7 @@ import addin
 import addin.macros as macros
 import udfs.functions
 from addin.cli import app
+from udfs.errors import InputError
 from udfs.expr import column_letter
 from udfs.model import evaluate
 from udfs.portfolio import rank, select
@@ -54,6 +55,7 @@ from udfs.sensitivity import tornado
 from workbooks.business_case import write_business_case
 from workbooks.buttons import BUTTONS
 from workbooks.examples import EXAMPLES, example_spec
+from workbooks.portfolio_layout import planned_cases
 from workbooks.portfolio_workbook import CASE_COLUMNS
 from workbooks.reader import read_business_case
 from workbooks.risk_sheet import risk_layout
@@ -703,3 +705,32 @@ def test_lite_bundle_refuses_to_overwrite_without_force(tmp_path):
     forced = cli("addin", "lite", "-o", tmp_path, "--force", "--wheel-url", WHEEL_URL)
     assert forced.exit_code == 0, forced.stderr
     assert "from addin.macros import" in (tmp_path / "main.py").read_text(encoding="utf-8")
+
+
+def test_a_yearly_budget_with_a_blank_year_is_refused_not_ignored(case_folder, tmp_path):
+    # Left blank, one year's amount used to make the refresh fund every case while
+    # Port_Headroom still counted the other years' amounts.
+    budgets = ",".join(["1500000"] * 10)  # 2027-2036 for the four examples
+    target = _rollup(case_folder, tmp_path / "by_year.xlsx", "--budget-by-year", budgets)
+    wb = openpyxl.load_workbook(target)
+
+    def table(name):
+        rows = [list(r) for r in wb[name].iter_rows(values_only=True)]
+        return [r for r in rows if any(v not in (None, "") for v in r)]
+
+    ((sheet, ref),) = wb.defined_names["In_BudgetByYear"].destinations
+    amounts = [c.value for row in wb[sheet][ref.replace("$", "")] for c in row]
+    assert len(amounts) > 2 and all(isinstance(a, (int, float)) for a in amounts)
+
+    def value(name, blank_year=None):
+        if name == "In_BudgetByYear":
+            return [None if k == blank_year else a for k, a in enumerate(amounts)]
+        if name not in wb.defined_names:
+            return None
+        ((s, r),) = wb.defined_names[name].destinations
+        return wb[s][r.replace("$", "")].value
+
+    cases, flows = table("Cases"), table("Flows")
+    planned_cases(cases, flows, value)  # every year given: accepted
+    with pytest.raises(InputError, match=r"In_BudgetByYear: year 2 of \d+ has no amount"):
+        planned_cases(cases, flows, lambda name: value(name, blank_year=1))

@@ -808,7 +808,7 @@ def plan(cases, settings: Settings | None = None, progress=None) -> Plan:
     if settings.budget_by_year is not None:
         if len(settings.budget_by_year) != aligned.years.size:
             raise InputError(
-                f"--budget-by-year: need one amount per year "
+                f"budget by year: need one amount per year "
                 f"{aligned.years[0]}-{aligned.years[-1]} ({aligned.years.size}); "
                 f"got {len(settings.budget_by_year)}"
             )

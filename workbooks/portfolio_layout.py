@@ -247,6 +247,14 @@ def planned_cases(
     ]
     by_year = value("In_BudgetByYear")
     by_year = by_year if isinstance(by_year, list) else [by_year]
+    blank = [k for k, b in enumerate(by_year, start=1) if not _is_number(b)]
+    if blank and len(blank) < len(by_year):
+        # A partial budget would fund as if there were none while Port_Headroom
+        # counted the amounts given: the sheet and the selection would disagree.
+        raise InputError(
+            f"In_BudgetByYear: year {', '.join(map(str, blank))} of {len(by_year)} has no "
+            f"amount; give every year an amount, or clear them all for no yearly budget"
+        )
     rate, guess = value("In_PortfolioRate"), value("In_IRRGuess")
     settings = Settings(
         budget_by_year=tuple(float(b) for b in by_year)
