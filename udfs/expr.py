@@ -335,8 +335,7 @@ def compare(op: str, left, right) -> Expr:
 
 @dataclass(frozen=True)
 class Fn(Expr):
-    """Excel functions with an exact numpy twin: MAX, MIN, ABS, IF, ROUNDUP, ISNUMBER
-    (a blank or an error, nan in the engine, is not a number)."""
+    """Excel functions with an exact numpy twin: MAX, MIN, ABS, IF, ROUNDUP."""
 
     name: str
     args: tuple[Expr, ...]
@@ -354,8 +353,6 @@ class Fn(Expr):
             return np.where(np.isnan(cond), np.nan, np.where(cond != 0, vals[1], vals[2]))
         if self.name == "ROUNDUP":  # ROUNDUP(x, 0) for positive x
             return np.ceil(np.round(vals[0], 12))
-        if self.name == "ISNUMBER":
-            return np.isfinite(np.asarray(vals[0], dtype=float)).astype(float)
         raise ValueError(self.name)
 
     def excel(self, ctx):

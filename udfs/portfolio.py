@@ -643,7 +643,7 @@ def _headlines() -> tuple[Headline, ...]:
     selected_capital = A("SUMPRODUCT", ("capital", "selected"))
     budget, by_year = X.Scalar("Budget"), A("SUM", ("BudgetByYear",))
     headroom = X.fif(
-        X.Fn("ISNUMBER", (budget,)),
+        X.IsNumber(budget),
         budget - selected_capital,
         X.fif(
             X.compare(">", A("COUNT", ("BudgetByYear",)), 0),
