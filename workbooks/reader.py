@@ -34,7 +34,7 @@ from udfs.model import Input, Model, build_model, inputs_added_in
 from udfs.spec import SpecError, parse_spec
 
 from .layout import META, position
-from .version import TEMPLATE_VERSION, migrate
+from .version import TEMPLATE_VERSION, migrate, version_key
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -247,8 +247,9 @@ def _shown(x: float, item: Input) -> str:
 
 
 def _version(text: str) -> tuple[int, ...] | None:
+    """A recorded template version as numbers; None when it is not one."""
     try:
-        return tuple(int(p) for p in str(text).split("."))
+        return version_key(str(text))
     except ValueError:
         return None
 
