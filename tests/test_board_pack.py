@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
 from libreoffice import recalculate
@@ -26,6 +27,7 @@ from pptx import Presentation
 from typer.testing import CliRunner
 
 from addin.cli import app
+from workbooks.board_pack import read_portfolio
 
 
 def run(*args):
@@ -210,3 +212,13 @@ def test_report_without_history_or_simulation_still_writes_a_deck(tmp_path):
     assert "What changed" not in " ".join(titles(prs))
     risk = next(s for s in prs.slides if s.shapes.title.text.startswith("Portfolio risk"))
     assert any("roll up with --simulate N" in t for t in texts(risk))
+
+
+@pytest.mark.parametrize("version, currency", [("1.0", ""), ("1.1", "EUR")])
+def test_a_portfolio_of_an_earlier_template_gives_its_own_budget_and_currency(version, currency):
+    # Made with --budget 20000000 (and --currency EUR from 1.1 on; 1.0 had no portfolio
+    # currency): read by defined name, wherever that template put the Summary cells.
+    fixture = Path(__file__).parent / "fixtures" / f"template_{version}" / "portfolio.xlsx"
+    portfolio = read_portfolio(fixture)
+    assert portfolio.budget == 20_000_000
+    assert portfolio.currency == currency

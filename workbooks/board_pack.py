@@ -25,11 +25,11 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import numpy as np
+from openpyxl.utils.cell import coordinate_to_tuple
 
 from udfs.errors import BizcaseError
 
 from .files import replace_atomically
-from .portfolio_layout import SUMMARY
 from .reader import defined_names
 
 FLAGGED = ("harvest", "retire")
@@ -61,6 +61,22 @@ class Portfolio:
         return [c for c in self.cases if c["Selected"]]
 
 
+def _named_value(book, names: dict[str, str], name: str):
+    """The value of the one cell a defined name refers to; None without the name.
+
+    Read by name, not by position, so that a portfolio of any template version
+    (whose Summary rows may sit elsewhere) gives its own figures."""
+    if name not in names:
+        return None
+    sheet, cell = names[name].rsplit("!", 1)
+    row, column = coordinate_to_tuple(cell.replace("$", ""))
+    rows = book.get_sheet_by_name(sheet.strip("'").replace("''", "'")).to_python()
+    if row > len(rows) or column > len(rows[row - 1]):
+        return None
+    value = rows[row - 1][column - 1]
+    return None if value == "" else value
+
+
 def read_portfolio(path: str | Path) -> Portfolio:
     """The engine's numbers a portfolio workbook (``bizcase rollup``'s output) holds."""
     from python_calamine import CalamineWorkbook
@@ -90,10 +106,9 @@ def read_portfolio(path: str | Path) -> Portfolio:
             if case.get(key) in ("", None):
                 case[key] = math.nan
         cases.append(case)
-    summary = book.get_sheet_by_name("Summary").to_python()
-    (r, c), (br, bc) = SUMMARY["Port_Currency"], SUMMARY["In_Budget"]
-    currency = str(summary[r - 1][c - 1])
-    budget = summary[br - 1][bc - 1]
+    currency = _named_value(book, names, "Port_Currency")  # none before template 1.1
+    currency = "" if currency is None else str(currency)
+    budget = _named_value(book, names, "In_Budget")
     budget = budget if isinstance(budget, int | float) else None
     selection = book.get_sheet_by_name("Selection").to_python()
     value_key = str(selection[3][1]).removeprefix("Best ").lower()
