@@ -90,15 +90,14 @@ def __dir__() -> list[str]:
 def _classic_entry(button):
     """One entry point per button (the same function on every lookup)."""
     target = button.classic or button.script
-    function = globals().get(target)
-    if function is None:
+    if target not in globals():
         raise AttributeError(
             f"workbooks/buttons.py: the button {button.name!r} runs {target!r}, "
             f"which addin/macros.py does not define"
         )
 
     def entry():
-        function(xw.Book.caller())
+        globals()[target](xw.Book.caller())  # looked up when run, as a Sub's RunPython does
 
     entry.__name__ = entry.__qualname__ = button.macro
     entry.__doc__ = f"Classic xlwings: {button.label} on the calling workbook."
