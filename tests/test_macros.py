@@ -137,6 +137,13 @@ def portfolio_file(case_folder, tmp_path_factory) -> Path:
     return _rollup(case_folder, target, "--budget", 4_500_000)
 
 
+@pytest.fixture(scope="module")
+def by_year_portfolio(case_folder, tmp_path_factory) -> Path:
+    # a capital limit per year, EUR 1.5m in each of 2027-2036 (In_Budget blank)
+    target = tmp_path_factory.mktemp("by_year") / "by_year.xlsx"
+    return _rollup(case_folder, target, "--budget-by-year", ",".join(["1500000"] * 10))
+
+
 def _sheet_index(payload: dict, name: str) -> int:
     return [s["name"] for s in payload["sheets"]].index(name)
 
@@ -424,14 +431,10 @@ def test_refresh_portfolio_reselects_with_the_engine_from_the_edited_cases_table
     assert [cells[f"{rank_letter}{i}"] for i in range(2, last + 1)] == ranks
 
 
-def test_refresh_portfolio_keeps_the_funded_set_of_a_per_year_budget(case_folder, tmp_path):
+def test_refresh_portfolio_keeps_the_funded_set_of_a_per_year_budget(by_year_portfolio):
     # Nothing edited: refreshing must not change what the rollup funded under its
     # capital limit per year (In_BudgetByYear; In_Budget is blank).
-    years = 10  # 2027-2036 for the four examples
-    target = _rollup(
-        case_folder, tmp_path / "by_year.xlsx", "--budget-by-year", ",".join(["1500000"] * years)
-    )
-    payload = book_json(target, "by_year.xlsx")
+    payload = book_json(by_year_portfolio, "by_year.xlsx")
     sheet, header, rows = _cases_table(payload)
     funded = [r[header.index("Selected")] for r in rows]
     assert 0 < sum(funded) < len(rows)
@@ -507,15 +510,11 @@ def test_refresh_portfolio_of_a_template_1_0_portfolio_under_a_smaller_budget():
     assert [cells[f"{letter}{i}"] for i in (2, 3, 4)] == [0, 1, 1]
 
 
-def test_refresh_portfolio_finds_its_columns_by_header_not_by_position(case_folder, tmp_path):
+def test_refresh_portfolio_finds_its_columns_by_header_not_by_position(by_year_portfolio):
     # The Cases and Flows columns in reverse order (years last to first, ID and Measure
     # moved): the button must fund and rank as the rollup did, reading each column
     # by its header, and write Rank and Selected where those headers now stand.
-    years = 10  # 2027-2036 for the four examples
-    target = _rollup(
-        case_folder, tmp_path / "by_year.xlsx", "--budget-by-year", ",".join(["1500000"] * years)
-    )
-    payload = book_json(target, "by_year.xlsx")
+    payload = book_json(by_year_portfolio, "by_year.xlsx")
     sheet, header, rows = _cases_table(payload)
     funded = [r[header.index("Selected")] for r in rows]
     ranks = [r[header.index("Rank")] for r in rows]
@@ -707,12 +706,10 @@ def test_lite_bundle_refuses_to_overwrite_without_force(tmp_path):
     assert "from addin.macros import" in (tmp_path / "main.py").read_text(encoding="utf-8")
 
 
-def test_a_yearly_budget_with_a_blank_year_is_refused_not_ignored(case_folder, tmp_path):
+def test_a_yearly_budget_with_a_blank_year_is_refused_not_ignored(by_year_portfolio):
     # Left blank, one year's amount used to make the refresh fund every case while
     # Port_Headroom still counted the other years' amounts.
-    budgets = ",".join(["1500000"] * 10)  # 2027-2036 for the four examples
-    target = _rollup(case_folder, tmp_path / "by_year.xlsx", "--budget-by-year", budgets)
-    wb = openpyxl.load_workbook(target)
+    wb = openpyxl.load_workbook(by_year_portfolio)
 
     def table(name):
         rows = [list(r) for r in wb[name].iter_rows(values_only=True)]

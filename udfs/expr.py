@@ -442,6 +442,11 @@ def fif(cond, a, b) -> Expr:
     return Fn("IF", (wrap(cond), wrap(a), wrap(b)))
 
 
+def not_available_if(cond, value) -> Expr:
+    """``IF(cond, NA(), value)``: an output that does not exist (e.g. never pays back)."""
+    return fif(cond, NotAvailable(), value)
+
+
 def roundup(a) -> Expr:
     return Fn("ROUNDUP", (wrap(a),))
 
@@ -603,25 +608,6 @@ class IfError(Expr):
 
     def refs(self):
         return self.value.refs() | self.fallback.refs()
-
-
-@dataclass(frozen=True)
-class NotAvailableIf(Expr):
-    """``IF(cond, NA(), value)``: an output that does not exist (e.g. never pays back)."""
-
-    condition: Expr
-    value: Expr
-
-    def evaluate(self, ctx):
-        cond = np.asarray(self.condition.evaluate(ctx)) != 0
-        with np.errstate(all="ignore"):
-            return np.where(cond, np.nan, self.value.evaluate(ctx))
-
-    def excel(self, ctx):
-        return f"IF({self.condition.excel(ctx)},NA(),{self.value.excel(ctx)})"
-
-    def refs(self):
-        return self.condition.refs() | self.value.refs()
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ from .errors import BizcaseError
 from .expr import (
     Aggregate,
     Const,
-    NotAvailableIf,
     PeriodNumber,
     Prev,
     Result,
@@ -1032,7 +1031,7 @@ def _outputs() -> list[Output]:
             Aggregate("MAX", (f"{prefix}_owing",)) - Aggregate("SUM", (f"{prefix}_first",)),
             0,
         )
-        return NotAvailableIf(never, Aggregate("SUM", (f"{prefix}_time",)) / ppy)
+        return X.not_available_if(never, Aggregate("SUM", (f"{prefix}_time",)) / ppy)
 
     return [
         Output("NPV", "Net present value", "currency", Aggregate("SUM", ("discounted_fcf",))),
@@ -1060,7 +1059,7 @@ def _outputs() -> list[Output]:
             "IRR",
             "Internal rate of return",
             "%",
-            NotAvailableIf(
+            X.not_available_if(
                 compare(
                     ">",
                     X.fabs(_present_value(previous)),
@@ -1073,7 +1072,7 @@ def _outputs() -> list[Output]:
             "MIRR",
             "Modified IRR (finance and reinvestment at the discount rate)",
             "%",
-            NotAvailableIf(
+            X.not_available_if(
                 compare(">=", pv_outflows, 0) + compare("<=", fv_inflows, 0),
                 (fv_inflows / -pv_outflows) ** (ppy / horizon) - 1,
             ),
@@ -1084,7 +1083,7 @@ def _outputs() -> list[Output]:
             "ROI",
             "Return on investment (undiscounted)",
             "%",
-            NotAvailableIf(
+            X.not_available_if(
                 no_outflow,
                 (
                     Aggregate("SUMIF_POS", ("incremental_fcf",))
@@ -1097,7 +1096,7 @@ def _outputs() -> list[Output]:
             "PI",
             "Profitability index",
             "x",
-            NotAvailableIf(
+            X.not_available_if(
                 no_pv_outflow,
                 Aggregate("SUMIF_POS", ("discounted_fcf",))
                 / -Aggregate("SUMIF_NEG", ("discounted_fcf",)),
@@ -1113,7 +1112,7 @@ def _outputs() -> list[Output]:
             "BreakEvenYear",
             "Break-even year (cumulative FCF >= 0)",
             "year",
-            NotAvailableIf(
+            X.not_available_if(
                 compare(
                     ">",
                     Aggregate("MAX", ("pb_owing",)) - Aggregate("SUM", ("pb_first",)),
@@ -1128,7 +1127,7 @@ def _outputs() -> list[Output]:
             "TerminalValueShare",
             "Terminal value's share of NPV",
             "%",
-            NotAvailableIf(
+            X.not_available_if(
                 compare("=", Result("NPV"), 0),
                 Aggregate("SUM", ("pv_terminal",)) / Result("NPV"),
             ),
@@ -1350,12 +1349,14 @@ class Evaluation:
     outputs: dict[str, float]
 
 
+def spec_value(item: Input) -> float | str | np.ndarray:
+    """An input's value as the spec gives it (a series as an array)."""
+    return np.asarray(item.value, dtype=float) if item.kind == "series" else item.value
+
+
 def input_values(model: Model) -> dict[str, float | str | np.ndarray]:
     """The model's inputs as the spec gave them."""
-    return {
-        i.name: (np.asarray(i.value, dtype=float) if i.kind == "series" else i.value)
-        for i in model.inputs
-    }
+    return {i.name: spec_value(i) for i in model.inputs}
 
 
 def evaluate(model: Model, values: dict | None = None, scenario: str | None = None) -> Evaluation:

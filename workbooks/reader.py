@@ -30,7 +30,7 @@ import numpy as np
 
 from udfs.errors import BizcaseError
 from udfs.expr import column_index, column_letter
-from udfs.model import Input, Model, build_model, inputs_added_in
+from udfs.model import Input, Model, build_model, inputs_added_in, spec_value
 from udfs.spec import SpecError, parse_spec
 
 from .layout import META, position
@@ -159,11 +159,6 @@ def added_since(input_name: str, version: str) -> bool:
     )
 
 
-def default_value(item: Input):
-    """An input's value as the spec gives it (its default for a field an old spec lacks)."""
-    return np.asarray(item.value, dtype=float) if item.kind == "series" else item.value
-
-
 def read_inputs(
     model: Model,
     cells: Callable[[str], list[Cell] | None],
@@ -183,7 +178,7 @@ def read_inputs(
         got = cells(name)
         if got is None:
             if added_since(item.name, version):
-                values[item.name] = default_value(item)
+                values[item.name] = spec_value(item)  # a field an old spec lacks: its default
                 filled.append(name)
                 continue
             problems.append(InputProblem("-", name, "the defined name is missing"))
